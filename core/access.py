@@ -1,0 +1,125 @@
+"""The access layer: every permission check in the project goes through here.
+
+This is the only module that imports django-guardian. The apps' own ``access.py`` modules
+build their questions ("may this user verify this safeguard?") from these primitives, one
+condition per line.
+
+Conventions:
+* a view declares who may call it with ``@requires(rule)``; the permission-matrix test walks
+  the URL resolver and fails on any view without a declaration;
+* an object a user may not see is a 404 (``get_visible_or_404``), never a 403, so its
+  existence does not leak; a visible object the user may not act on is a 403.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import wraps
+from typing import Any, TypeVar
+
+from django.contrib.auth.decorators import login_not_required
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, Group
+from django.core.exceptions import PermissionDenied
+from django.db.models import Model, QuerySet
+from django.http import Http404, HttpRequest, HttpResponse
+from guardian.core import ObjectPermissionChecker
+from guardian.shortcuts import assign_perm, get_objects_for_user, remove_perm
+
+AnyUser = AbstractBaseUser | AnonymousUser
+M = TypeVar("M", bound=Model)
+View = Callable[..., HttpResponse]
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A named yes/no question about a user, declared on a view."""
+
+    name: str
+    check: Callable[[Any], bool]
+
+    def __call__(self, user: AnyUser) -> bool:
+        return bool(self.check(user))
+
+
+def is_active_user(user: AnyUser) -> bool:
+    return bool(user.is_authenticated and user.is_active)
+
+
+def has_perm(user: AnyUser, perm: str) -> bool:
+    """A global (model-level) permission, from the user's roles or as superuser."""
+    return is_active_user(user) and user.has_perm(perm)
+
+
+PUBLIC = Rule("public", lambda user: True)
+SIGNED_IN = Rule("signed in", is_active_user)
+
+
+def permission_rule(perm: str) -> Rule:
+    return Rule(perm, lambda user: has_perm(user, perm))
+
+
+def requires(rule: Rule) -> Callable[[View], View]:
+    """Declare and enforce who may call a view (403 when the rule says no).
+
+    ``PUBLIC`` views are also exempted from the login-required middleware; every other view
+    stays behind it, so an anonymous visitor is sent to the login page first.
+    """
+
+    def decorate(view: View) -> View:
+        @wraps(view)
+        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            if not rule(request.user):
+                raise PermissionDenied
+            return view(request, *args, **kwargs)
+
+        wrapped.access_rule = rule  # type: ignore[attr-defined]
+        return login_not_required(wrapped) if rule is PUBLIC else wrapped
+
+    return decorate
+
+
+def declared_rule(view: Any) -> Rule | None:
+    return getattr(view, "access_rule", None)
+
+
+# --- object permissions (django-guardian) ------------------------------------------------------
+
+
+def grant(holder: AbstractBaseUser | Group, perm: str, obj: Model) -> None:
+    assign_perm(perm, holder, obj)
+
+
+def revoke(holder: AbstractBaseUser | Group, perm: str, obj: Model) -> None:
+    remove_perm(perm, holder, obj)
+
+
+def has_object_perm(user: AnyUser, perm: str, obj: Model, *, accept_global: bool = True) -> bool:
+    """``perm`` on ``obj``: granted on the object itself, or globally when ``accept_global``."""
+    if not is_active_user(user):
+        return False
+    if accept_global and user.has_perm(perm):
+        return True
+    return ObjectPermissionChecker(user).has_perm(perm.partition(".")[2], obj)
+
+
+def visible(
+    user: AnyUser, perm: str, queryset: QuerySet[M], *, accept_global: bool = True
+) -> QuerySet[M]:
+    """The objects of ``queryset`` on which ``user`` holds ``perm``."""
+    if not is_active_user(user):
+        return queryset.none()
+    result: QuerySet[M] = get_objects_for_user(
+        user, perm, klass=queryset, accept_global_perms=accept_global
+    )
+    return result
+
+
+def get_visible_or_404(
+    user: AnyUser, perm: str, queryset: QuerySet[M], *, accept_global: bool = True, **lookup: Any
+) -> M:
+    try:
+        return visible(user, perm, queryset, accept_global=accept_global).get(**lookup)
+    except queryset.model.DoesNotExist:
+        raise Http404(queryset.model._meta.verbose_name) from None
+

@@ -1,0 +1,86 @@
+"""The admin console: read-mostly.
+
+Audit events are read-only. People are managed here (create, deactivate, reset a password),
+but roles change only through the grant / revoke actions, which go through the audited
+services; the raw group and permission fields are not editable.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin
+from django.contrib.auth.models import Group
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from core import roles, services
+from core.models import AuditEvent
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    list_display = ("seq", "occurred_at", "actor_label", "action", "object_type", "object_repr")
+    list_filter = ("action",)
+    search_fields = ("actor_label", "action", "object_repr", "object_id")
+    show_full_result_count = False
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+def _role_action(role: roles.Role, *, grant: bool) -> Any:
+    verb = "Grant" if grant else "Revoke"
+
+    def action(modeladmin: Any, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        service = services.role_grant if grant else services.role_revoke
+        changed = sum(service(actor=request.user, user=user, role=role) for user in queryset)
+        modeladmin.message_user(
+            request, f"{verb} {role.name}: {changed} user(s) changed.", messages.SUCCESS
+        )
+
+    action.__name__ = f"{verb.lower()}_{role.slug}"
+    return admin.action(description=f"{verb} role: {role.name}")(action)
+
+
+user_model = get_user_model()
+admin.site.unregister(user_model)
+admin.site.unregister(Group)
+
+
+@admin.register(user_model)
+class PersonAdmin(UserAdmin):  # type: ignore[type-arg]
+    list_display = ("username", "email", "is_active", "is_staff", "role_names", "last_login")
+    list_filter = ("is_active", "is_staff", "groups")
+    readonly_fields = ("last_login", "date_joined", "role_names")
+    fieldsets = (
+        (None, {"fields": ("username", "password")}),
+        ("Person", {"fields": ("first_name", "last_name", "email")}),
+        ("Status", {"fields": ("is_active", "is_staff", "is_superuser", "role_names")}),
+        ("Dates", {"fields": ("last_login", "date_joined")}),
+    )
+    actions = [_role_action(role, grant=grant) for role in roles.ROLES for grant in (True, False)]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
+        return super().get_queryset(request).prefetch_related("groups")
+
+    @admin.display(description="Roles")
+    def role_names(self, obj: Any) -> str:
+        return ", ".join(role.name for role in roles.roles_of(obj)) or "—"
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # people are deactivated, never deleted: the audit trail points at them
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        services.user_saved_in_console(
+            actor=request.user, user=obj, created=not change, changed_fields=form.changed_data
+        )

@@ -1,0 +1,16 @@
+"""Test settings: the real settings, plus a test-only app and what plain-HTTP testing needs."""
+
+from config.settings import *  # noqa: F403
+from config.settings import INSTALLED_APPS
+
+# tests.testapp first: its `flush` command (used between transactional tests) must win.
+INSTALLED_APPS = ["tests.testapp", *INSTALLED_APPS]
+
+SECURE_SSL_REDIRECT = False
+SESSION_COOKIE_SECURE = False
+CSRF_COOKIE_SECURE = False
+SECURE_HSTS_SECONDS = 0
+ALLOWED_HOSTS = ["testserver", "localhost", "127.0.0.1"]
+# Fast hashing: the tests log people in thousands of times; production keeps PBKDF2.
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
