@@ -68,12 +68,12 @@ def _statements(vendor: str, *, install: bool) -> list[str]:
 
 def install(apps: Any, schema_editor: BaseDatabaseSchemaEditor) -> None:
     for statement in _statements(schema_editor.connection.vendor, install=True):
-        schema_editor.execute(statement)
+        schema_editor.execute(statement, params=None)
 
 
 def uninstall(apps: Any, schema_editor: BaseDatabaseSchemaEditor) -> None:
     for statement in _statements(schema_editor.connection.vendor, install=False):
-        schema_editor.execute(statement)
+        schema_editor.execute(statement, params=None)
 
 
 def _bypassed() -> int:

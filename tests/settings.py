@@ -1,7 +1,13 @@
 """Test settings: the real settings, plus a test-only app and what plain-HTTP testing needs."""
 
-from config.settings import *  # noqa: F403
-from config.settings import INSTALLED_APPS
+import os
+
+# Services-tier runs set DATABASE_URL, which makes a real secret key mandatory.
+os.environ.setdefault("DJANGO_SECRET_KEY", "test-only-" + "k" * 60)
+os.environ.setdefault("DJANGO_ALLOWED_HOSTS", "testserver,localhost,127.0.0.1")
+
+from config.settings import *  # noqa: E402, F403
+from config.settings import INSTALLED_APPS  # noqa: E402
 
 # tests.testapp first: its `flush` command (used between transactional tests) must win.
 INSTALLED_APPS = ["tests.testapp", *INSTALLED_APPS]

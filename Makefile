@@ -1,0 +1,55 @@
+# Two commands: `make run` (set up and serve the embedded default) and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test check venv test-deps browser migrate demo worker beat clean
+
+$(BIN)/python:
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed; set PYTHON=/path/to/python3.11")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+# Reinstall whenever pyproject.toml changes.
+$(VENV)/.installed-run: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet .
+	@touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet '.[test,dev]'
+	@touch $@ $(VENV)/.installed-run
+
+venv: $(VENV)/.installed-run
+
+# The embedded default: SQLite under var/, Celery eager, demo data. Safe to run again.
+run: $(VENV)/.installed-run
+	env -u DATABASE_URL -u REDIS_URL DJANGO_DEBUG=true $(BIN)/python manage.py migrate --noinput
+	env -u DATABASE_URL -u REDIS_URL DJANGO_DEBUG=true $(BIN)/python manage.py seed_demo
+	@echo "Serving http://$(HOST):$(PORT)/ (Ctrl-C stops)"
+	env -u DATABASE_URL -u REDIS_URL DJANGO_DEBUG=true $(BIN)/python manage.py runserver $(HOST):$(PORT)
+
+browser:
+	@scripts/ensure-chromium
+
+# Whole suite on the embedded default; with DATABASE_URL and REDIS_URL set, on PostgreSQL
+# plus the tests that need a real Celery worker on Redis.
+test: $(VENV)/.installed-test browser
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+check: $(VENV)/.installed-test
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	env -u DATABASE_URL -u REDIS_URL $(BIN)/python manage.py makemigrations --check --dry-run
+
+# Production-like processes for a services setup (DATABASE_URL and REDIS_URL set).
+worker: $(VENV)/.installed-run
+	$(BIN)/celery -A config worker --loglevel=INFO
+beat: $(VENV)/.installed-run
+	$(BIN)/celery -A config beat --loglevel=INFO --schedule var/celerybeat-schedule
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache tests/artifacts

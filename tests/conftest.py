@@ -1,0 +1,88 @@
+from __future__ import annotations
+
+import os
+
+import pytest
+from django.conf import settings
+
+from core import roles, services
+from tests.audit_bypass import audit_guard_bypassed
+
+PASSWORD = "correct-horse-battery-staple"
+
+
+def services_enabled() -> bool:
+    database, redis = bool(os.environ.get("DATABASE_URL")), bool(os.environ.get("REDIS_URL"))
+    if database != redis:
+        raise pytest.UsageError(
+            "Set both DATABASE_URL and REDIS_URL for the services tier, or neither for the "
+            "embedded default."
+        )
+    return database
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The services tier's tests need PostgreSQL, Redis and a worker process: on the embedded
+    default they are deselected (reported as such), never skipped."""
+    if services_enabled():
+        return
+    keep, drop = [], []
+    for item in items:
+        (drop if item.get_closest_marker("services") else keep).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
+
+@pytest.fixture
+def audit_tamper():
+    """Switch the database's audit guard off inside a ``with`` block (tests only)."""
+    return audit_guard_bypassed
+
+
+def make_person(username: str, *role_list: roles.Role, superuser: bool = False):
+    return services.user_create(
+        actor="system:tests",
+        username=username,
+        email=f"{username}@example.org",
+        first_name=username.capitalize(),
+        password=PASSWORD,
+        is_superuser=superuser,
+        roles=role_list,
+    )
+
+
+@pytest.fixture
+def lead(db):
+    return make_person("lena", roles.GOVERNANCE_LEAD)
+
+
+@pytest.fixture
+def owner(db):
+    return make_person("omar", roles.PRODUCT_OWNER)
+
+
+@pytest.fixture
+def authority(db):
+    return make_person("ada", roles.AUTHORITY)
+
+
+@pytest.fixture
+def auditor(db):
+    return make_person("audrey", roles.AUDITOR)
+
+
+@pytest.fixture
+def outsider(db):
+    """Signed in, but holds no role."""
+    return make_person("oscar")
+
+
+@pytest.fixture
+def superuser(db):
+    return make_person("sam", superuser=True)
+
+
+@pytest.fixture
+def on_postgres() -> bool:
+    return settings.DATABASES["default"]["ENGINE"].endswith("postgresql")
