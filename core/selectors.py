@@ -47,8 +47,9 @@ def filtered_events(filters: dict[str, Any]) -> QuerySet[AuditEvent]:
     return events
 
 
-def audit_page(filters: dict[str, Any], *, page_size: int = PAGE_SIZE) -> AuditPage:
+def audit_page(filters: dict[str, Any], *, page_size: int | None = None) -> AuditPage:
     """Newest first, keyset-paginated on seq: a deep page costs what the first one does."""
+    page_size = page_size or PAGE_SIZE
     events = filtered_events(filters)
     if filters.get("before"):
         events = events.filter(seq__lt=filters["before"])

@@ -20,3 +20,9 @@ ALLOWED_HOSTS = ["testserver", "localhost", "127.0.0.1"]
 # Fast hashing: the tests log people in thousands of times; production keeps PBKDF2.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+# No collectstatic before tests: serve from the finders, without a manifest.
+STORAGES = {
+    **STORAGES,  # noqa: F405
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = True

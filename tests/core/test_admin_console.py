@@ -1,0 +1,54 @@
+import pytest
+from django.urls import reverse
+
+from core import audit, roles
+from core.models import AuditEvent
+
+pytestmark = pytest.mark.django_db
+
+
+def test_audit_events_are_read_only_in_the_console(client, superuser):
+    event = audit.record(action="core.test.happened", actor="system:tests")
+    client.force_login(superuser)
+    change_url = reverse("admin:core_auditevent_change", args=[event.seq])
+    page = client.get(change_url)
+    assert page.status_code == 200
+    assert b'name="_save"' not in page.content
+    assert client.post(change_url, {"reason": "edited"}).status_code == 403
+    delete_url = reverse("admin:core_auditevent_delete", args=[event.seq])
+    assert client.post(delete_url, {"post": "yes"}).status_code == 403
+    assert client.get(reverse("admin:core_auditevent_add")).status_code == 403
+    assert AuditEvent.objects.get(seq=event.seq).reason == ""
+
+
+def test_roles_are_granted_in_the_console_through_the_audited_service(client, superuser, outsider):
+    client.force_login(superuser)
+    response = client.post(
+        reverse("admin:auth_user_changelist"),
+        {"action": "grant_auditor", "_selected_action": [outsider.pk]},
+    )
+    assert response.status_code == 302
+    assert roles.roles_of(outsider) == [roles.AUDITOR]
+    event = AuditEvent.objects.filter(action="core.role.granted").latest("seq")
+    assert (event.actor_id, event.after) == (superuser.pk, {"role": "auditor"})
+
+
+def test_people_are_deactivated_not_deleted(client, superuser, outsider):
+    client.force_login(superuser)
+    delete_url = reverse("admin:auth_user_delete", args=[outsider.pk])
+    assert client.post(delete_url, {"post": "yes"}).status_code == 403
+
+
+def test_console_edits_of_a_person_are_audited(client, superuser, outsider):
+    client.force_login(superuser)
+    url = reverse("admin:auth_user_change", args=[outsider.pk])
+    form = client.get(url).context["adminform"].form
+    data = {name: value for name, value in form.initial.items() if value is not None}
+    data.update({"username": "oscar", "email": "oscar@new.example.org", "is_active": "on",
+                 "date_joined_0": "2026-01-01", "date_joined_1": "00:00:00"})
+    data.pop("last_login", None)
+    response = client.post(url, data)
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    event = AuditEvent.objects.filter(action="core.user.changed").latest("seq")
+    assert "email" in event.after["changed_fields"]
+    assert event.actor_id == superuser.pk

@@ -1,0 +1,123 @@
+"""The permission matrix: every URL in the resolver, every persona.
+
+Adding a URL without adding it here fails ``test_every_url_is_in_the_matrix``; a view without
+an ``@access.requires`` declaration fails ``test_every_view_declares_who_may_call_it``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from core import access, audit
+
+PERSONAS = ("anonymous", "outsider", "owner", "lead", "authority", "auditor", "superuser")
+SIGNED_IN = frozenset(PERSONAS) - {"anonymous"}
+
+
+@dataclass(frozen=True)
+class Entry:
+    allowed: frozenset[str]
+    public: bool = False
+    method: str = "get"
+    kwargs: Callable[[], dict[str, Any]] = field(default=lambda: {})
+    ok_status: tuple[int, ...] = (200,)
+
+
+def _first_event() -> dict[str, Any]:
+    return {"seq": audit.record(action="core.test.happened", actor="system:tests").seq}
+
+
+MATRIX: dict[str, Entry] = {
+    "login": Entry(allowed=frozenset(PERSONAS), public=True),
+    # 503 when a worker is down: the page itself is open to all.
+    "healthz": Entry(allowed=frozenset(PERSONAS), public=True, ok_status=(200, 503)),
+    "logout": Entry(allowed=SIGNED_IN, method="post", ok_status=(302,)),
+    "dashboard": Entry(allowed=SIGNED_IN),
+    "audit-list": Entry(allowed=frozenset({"lead", "auditor", "superuser"})),
+    "audit-detail": Entry(allowed=frozenset({"lead", "auditor", "superuser"}), kwargs=_first_event),
+}
+
+
+def _walk(patterns, prefix=""):
+    for pattern in patterns:
+        if isinstance(pattern, URLResolver):
+            namespace = f"{prefix}{pattern.namespace}:" if pattern.namespace else prefix
+            yield from _walk(pattern.url_patterns, namespace)
+        elif isinstance(pattern, URLPattern):
+            yield f"{prefix}{pattern.name or ''}", pattern
+
+
+def _app_urls():
+    return {name: p for name, p in _walk(get_resolver().url_patterns) if not name.startswith("admin:")}
+
+
+def _admin_urls():
+    return {name: p for name, p in _walk(get_resolver().url_patterns) if name.startswith("admin:")}
+
+
+def test_every_url_is_in_the_matrix():
+    assert set(_app_urls()) == set(MATRIX)
+
+
+@pytest.mark.parametrize("name", sorted(MATRIX))
+def test_every_view_declares_who_may_call_it(name):
+    rule = access.declared_rule(_app_urls()[name].callback)
+    assert rule is not None, f"{name} has no @access.requires declaration"
+    assert (rule is access.PUBLIC) == MATRIX[name].public
+
+
+@pytest.fixture
+def as_persona(client, request):
+    def login(persona):
+        if persona != "anonymous":
+            client.force_login(request.getfixturevalue(persona))
+        return client
+
+    return login
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("persona", PERSONAS)
+@pytest.mark.parametrize("name", sorted(MATRIX))
+def test_the_matrix_holds(name, persona, as_persona):
+    entry = MATRIX[name]
+    client = as_persona(persona)
+    url = reverse(name, kwargs=entry.kwargs())
+    response = getattr(client, entry.method)(url)
+    if persona == "anonymous" and not entry.public:
+        assert response.status_code == 302
+        assert response["Location"].startswith(f"{reverse('login')}?next=")
+    elif persona in entry.allowed:
+        expected = (302,) if (name == "login" and persona != "anonymous") else entry.ok_status
+        assert response.status_code in expected
+    else:
+        assert response.status_code in (403, 404)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("persona", [p for p in PERSONAS if p != "superuser"])
+def test_no_admin_console_page_opens_for_anyone_but_staff(persona, as_persona):
+    client = as_persona(persona)
+    urls = ["/admin/core/auditevent/1/", "/admin/no/such/page/"]  # unnamed patterns
+    for name, pattern in _admin_urls().items():
+        if name in ("admin:", "admin:login", "admin:logout"):
+            continue
+        kwargs = dict.fromkeys(pattern.pattern.regex.groupindex, "1")
+        if name.endswith("app_list"):
+            kwargs["app_label"] = "core"
+        urls.append(reverse(name, kwargs=kwargs))
+    for url in urls:
+        response = client.get(url)
+        assert response.status_code == 302, f"{url} answered {response.status_code}"
+        assert response["Location"].startswith(("/admin/login/", "/login/")), url
+
+
+@pytest.mark.django_db
+def test_the_admin_console_opens_for_superusers(as_persona):
+    client = as_persona("superuser")
+    assert client.get(reverse("admin:index")).status_code == 200
