@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test check venv test-deps browser migrate demo worker beat clean
+.PHONY: run test check venv browser worker beat bench clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed; set PYTHON=/path/to/python3.11")'
@@ -53,3 +53,6 @@ beat: $(VENV)/.installed-run
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache tests/artifacts
+
+bench: $(VENV)/.installed-run
+	$(BIN)/python benchmarks/audit_chain.py

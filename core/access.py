@@ -16,19 +16,19 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import wraps
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from django.contrib.auth.decorators import login_not_required
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, Group
-from django.core.exceptions import PermissionDenied
+from django.contrib.auth.models import AbstractBaseUser, AbstractUser, AnonymousUser, Group
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
 from django.db.models import Model, QuerySet
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponseBase
 from guardian.core import ObjectPermissionChecker
 from guardian.shortcuts import assign_perm, get_objects_for_user, remove_perm
 
-AnyUser = AbstractBaseUser | AnonymousUser
+AnyUser = AbstractUser | AnonymousUser
 M = TypeVar("M", bound=Model)
-View = Callable[..., HttpResponse]
+View = Callable[..., HttpResponseBase]
 
 
 @dataclass(frozen=True)
@@ -68,7 +68,7 @@ def requires(rule: Rule) -> Callable[[View], View]:
 
     def decorate(view: View) -> View:
         @wraps(view)
-        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
             if not rule(request.user):
                 raise PermissionDenied
             return view(request, *args, **kwargs)
@@ -100,7 +100,8 @@ def has_object_perm(user: AnyUser, perm: str, obj: Model, *, accept_global: bool
         return False
     if accept_global and user.has_perm(perm):
         return True
-    return ObjectPermissionChecker(user).has_perm(perm.partition(".")[2], obj)
+    checker = ObjectPermissionChecker(cast(AbstractUser, user))
+    return bool(checker.has_perm(perm.partition(".")[2], obj))
 
 
 def visible(
@@ -120,6 +121,5 @@ def get_visible_or_404(
 ) -> M:
     try:
         return visible(user, perm, queryset, accept_global=accept_global).get(**lookup)
-    except queryset.model.DoesNotExist:
+    except ObjectDoesNotExist:
         raise Http404(queryset.model._meta.verbose_name) from None
-

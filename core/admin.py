@@ -12,7 +12,8 @@ from typing import Any
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import AbstractBaseUser, Group
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
@@ -37,12 +38,19 @@ class AuditEventAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         return False
 
 
+def _acting_user(request: HttpRequest) -> AbstractBaseUser:
+    if not isinstance(request.user, AbstractBaseUser):  # the console serves signed-in staff only
+        raise PermissionDenied
+    return request.user
+
+
 def _role_action(role: roles.Role, *, grant: bool) -> Any:
     verb = "Grant" if grant else "Revoke"
 
     def action(modeladmin: Any, request: HttpRequest, queryset: QuerySet[Any]) -> None:
         service = services.role_grant if grant else services.role_revoke
-        changed = sum(service(actor=request.user, user=user, role=role) for user in queryset)
+        actor = _acting_user(request)
+        changed = sum(service(actor=actor, user=user, role=role) for user in queryset)
         modeladmin.message_user(
             request, f"{verb} {role.name}: {changed} user(s) changed.", messages.SUCCESS
         )
@@ -82,5 +90,8 @@ class PersonAdmin(UserAdmin):  # type: ignore[type-arg]
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
         super().save_model(request, obj, form, change)
         services.user_saved_in_console(
-            actor=request.user, user=obj, created=not change, changed_fields=form.changed_data
+            actor=_acting_user(request),
+            user=obj,
+            created=not change,
+            changed_fields=form.changed_data,
         )

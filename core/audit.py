@@ -199,4 +199,3 @@ def _check_link(fields: dict[str, Any], expected_seq: int, expected_prev: str) -
     if event_hash(fields) != fields["hash"]:
         return f"seq {seq} has been altered (its content does not match its hash)"
     return ""
-

@@ -29,27 +29,54 @@ class NotCanonicalisable(ValueError):
 
 
 def _normalise(value: Any) -> Any:
-    if value is None or isinstance(value, bool):
+    # Hot path of chain verification: exact-type checks first, recursion only into containers
+    # and numbers that need rewriting; subclasses (e.g. SafeString) take the general path.
+    kind = type(value)
+    if kind is str:
+        if "\x00" in value:
+            raise NotCanonicalisable("strings may not contain NUL")
         return value
+    if value is None or kind is bool:
+        return value
+    if kind is int and -_PLAIN_LIMIT < value < _PLAIN_LIMIT:
+        return value
+    if kind is dict:
+        out = {}
+        for key, item in value.items():
+            if type(key) is not str:
+                if not isinstance(key, str):
+                    raise NotCanonicalisable(
+                        f"object keys must be strings, not {type(key).__name__}"
+                    )
+                key = str(key)
+            if "\x00" in key:
+                raise NotCanonicalisable("strings may not contain NUL")
+            item_kind = type(item)
+            if item_kind is str and "\x00" not in item:
+                out[key] = item
+            else:
+                out[key] = _normalise(item)
+        return out
+    if kind is list or kind is tuple:
+        return [_normalise(item) for item in value]
+    return _normalise_other(value)
+
+
+def _normalise_other(value: Any) -> Any:
+    if isinstance(value, bool):
+        return bool(value)
     if isinstance(value, int):
-        return value if abs(value) < _PLAIN_LIMIT else float(value)
+        return int(value) if abs(value) < _PLAIN_LIMIT else float(value)
     if isinstance(value, float):
         if not math.isfinite(value):
             raise NotCanonicalisable("NaN and infinity have no JSON form")
         if value.is_integer() and abs(value) < _PLAIN_LIMIT:
             return int(value)
-        return value
+        return float(value)
     if isinstance(value, str):
-        if "\x00" in value:
-            raise NotCanonicalisable("strings may not contain NUL")
-        return value
+        return _normalise(str(value))
     if isinstance(value, dict):
-        out = {}
-        for key, item in value.items():
-            if not isinstance(key, str):
-                raise NotCanonicalisable(f"object keys must be strings, not {type(key).__name__}")
-            out[_normalise(key)] = _normalise(item)
-        return out
+        return _normalise(dict(value))
     if isinstance(value, list | tuple):
         return [_normalise(item) for item in value]
     raise NotCanonicalisable(f"{type(value).__name__} is not a JSON value")
@@ -69,4 +96,6 @@ def format_timestamp(moment: datetime) -> str:
     """UTC, microsecond precision, ``Z`` suffix: ``2026-11-27T06:47:43.123456Z``."""
     if moment.tzinfo is None:
         raise NotCanonicalisable("naive datetimes are ambiguous")
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    if moment.tzinfo is not UTC:
+        moment = moment.astimezone(UTC)
+    return moment.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"

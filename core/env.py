@@ -28,16 +28,11 @@ def _raw(name: str, environ: Mapping[str, str] | None) -> str | None:
     return value.strip()
 
 
-def env_str(name: str, default: str | None = None, *, environ: Mapping[str, str] | None = None) -> str | None:
+def env_str(
+    name: str, default: str | None = None, *, environ: Mapping[str, str] | None = None
+) -> str | None:
     value = _raw(name, environ)
     return default if value is None else value
-
-
-def env_required(name: str, *, environ: Mapping[str, str] | None = None) -> str:
-    value = _raw(name, environ)
-    if value is None:
-        raise ImproperlyConfiguredEnv(f"{name} must be set")
-    return value
 
 
 def env_bool(name: str, default: bool, *, environ: Mapping[str, str] | None = None) -> bool:
@@ -71,6 +66,17 @@ def env_int(
     if minimum is not None and number < minimum:
         raise ImproperlyConfiguredEnv(f"{name}={number} is below the minimum of {minimum}")
     return number
+
+
+def env_choice(
+    name: str, default: str, choices: tuple[str, ...], *, environ: Mapping[str, str] | None = None
+) -> str:
+    value = _raw(name, environ)
+    if value is None:
+        return default
+    if value not in choices:
+        raise ImproperlyConfiguredEnv(f"{name}={value!r} must be one of {', '.join(choices)}")
+    return value
 
 
 def env_list(

@@ -39,7 +39,7 @@ def workers(*, timeout: float = 1.0) -> dict[str, Any]:
     from config.celery import app
 
     try:
-        replies = app.control.ping(timeout=timeout)
+        replies = app.control.ping(timeout=timeout) or []
     except Exception as exc:  # broker unreachable: reported by broker() as well
         return {"ok": False, "error": type(exc).__name__, "count": 0}
     return {"ok": bool(replies), "mode": "redis", "count": len(replies)}

@@ -80,9 +80,7 @@ def role_grant(*, actor: Actor, user: AbstractUser, role: Role) -> bool:
     if user.groups.filter(pk=group.pk).exists():
         return False
     user.groups.add(group)
-    audit.record(
-        action="core.role.granted", actor=actor, obj=user, after={"role": role.slug}
-    )
+    audit.record(action="core.role.granted", actor=actor, obj=user, after={"role": role.slug})
     return True
 
 
@@ -92,7 +90,5 @@ def role_revoke(*, actor: Actor, user: AbstractUser, role: Role) -> bool:
     if group is None or not user.groups.filter(pk=group.pk).exists():
         return False
     user.groups.remove(group)
-    audit.record(
-        action="core.role.revoked", actor=actor, obj=user, before={"role": role.slug}
-    )
+    audit.record(action="core.role.revoked", actor=actor, obj=user, before={"role": role.slug})
     return True

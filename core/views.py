@@ -23,7 +23,7 @@ logout = access.requires(access.SIGNED_IN)(auth_views.LogoutView.as_view())
 @access.requires(access.SIGNED_IN)
 @require_GET
 def dashboard(request: HttpRequest) -> HttpResponse:
-    context = {}
+    context: dict[str, object] = {}
     if VIEW_AUDIT(request.user):
         context["chain"] = selectors.chain_summary()
         context["recent_events"] = selectors.recent_events(limit=8)

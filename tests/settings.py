@@ -6,8 +6,8 @@ import os
 os.environ.setdefault("DJANGO_SECRET_KEY", "test-only-" + "k" * 60)
 os.environ.setdefault("DJANGO_ALLOWED_HOSTS", "testserver,localhost,127.0.0.1")
 
-from config.settings import *  # noqa: E402, F403
-from config.settings import INSTALLED_APPS  # noqa: E402
+from config.settings import *  # noqa: F403
+from config.settings import INSTALLED_APPS
 
 # tests.testapp first: its `flush` command (used between transactional tests) must win.
 INSTALLED_APPS = ["tests.testapp", *INSTALLED_APPS]

@@ -44,8 +44,15 @@ def test_console_edits_of_a_person_are_audited(client, superuser, outsider):
     url = reverse("admin:auth_user_change", args=[outsider.pk])
     form = client.get(url).context["adminform"].form
     data = {name: value for name, value in form.initial.items() if value is not None}
-    data.update({"username": "oscar", "email": "oscar@new.example.org", "is_active": "on",
-                 "date_joined_0": "2026-01-01", "date_joined_1": "00:00:00"})
+    data.update(
+        {
+            "username": "oscar",
+            "email": "oscar@new.example.org",
+            "is_active": "on",
+            "date_joined_0": "2026-01-01",
+            "date_joined_1": "00:00:00",
+        }
+    )
     data.pop("last_login", None)
     response = client.post(url, data)
     assert response.status_code == 302, response.context["adminform"].form.errors

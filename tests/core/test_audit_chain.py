@@ -181,7 +181,9 @@ def test_reordered_rows_are_caught(audit_tamper):
     second, third = events[1], events[2]
     with audit_tamper():  # swap the two rows' contents; hashes are unique, so via a placeholder
         AuditEvent.objects.filter(seq=2).update(**(_fields(third) | {"seq": 2, "hash": "x"}))
-        AuditEvent.objects.filter(seq=3).update(**(_fields(second) | {"seq": 3, "hash": second.hash}))
+        AuditEvent.objects.filter(seq=3).update(
+            **(_fields(second) | {"seq": 3, "hash": second.hash})
+        )
         AuditEvent.objects.filter(seq=2).update(hash=third.hash)
     _assert_broken_at(2, "does not link")
 

@@ -3,9 +3,9 @@ import pytest
 from core.env import (
     ImproperlyConfiguredEnv,
     env_bool,
+    env_choice,
     env_int,
     env_list,
-    env_required,
     env_url,
     parse_email_url,
 )
@@ -42,9 +42,13 @@ def test_a_list_with_an_empty_item_is_refused():
         env_list("H", [], environ={"H": "a.org,,b.org"})
 
 
-def test_required_values_must_be_present():
-    with pytest.raises(ImproperlyConfiguredEnv, match="SECRET must be set"):
-        env_required("SECRET", environ={})
+def test_a_choice_outside_its_list_is_refused():
+    assert (
+        env_choice("LOG_LEVEL", "INFO", ("INFO", "DEBUG"), environ={"LOG_LEVEL": "DEBUG"})
+        == "DEBUG"
+    )
+    with pytest.raises(ImproperlyConfiguredEnv, match="must be one of INFO, DEBUG"):
+        env_choice("LOG_LEVEL", "INFO", ("INFO", "DEBUG"), environ={"LOG_LEVEL": "LOUD"})
 
 
 def test_urls_must_have_an_allowed_scheme_and_a_host():
@@ -62,13 +66,20 @@ def test_email_url_defaults_to_the_console():
 def test_email_url_reads_submission_with_starttls_and_sender():
     config = parse_email_url(
         "EMAIL_URL",
-        environ={"EMAIL_URL": "submission://ops%40example.org:s3cr%2Ft@mail.example.org?from=gov@example.org"},
+        environ={
+            "EMAIL_URL": "submission://ops%40example.org:s3cr%2Ft@mail.example.org?from=gov@example.org"
+        },
     )
     assert (config.host, config.port, config.use_tls, config.use_ssl) == (
-        "mail.example.org", 587, True, False,
+        "mail.example.org",
+        587,
+        True,
+        False,
     )
     assert (config.user, config.password, config.default_from) == (
-        "ops@example.org", "s3cr/t", "gov@example.org",
+        "ops@example.org",
+        "s3cr/t",
+        "gov@example.org",
     )
 
 

@@ -65,6 +65,17 @@ def test_repeated_failures_lock_the_account_on_that_address(client, owner):
     assert _sign_in(client, "omar", PASSWORD, REMOTE_ADDR="10.9.8.7").status_code == 302
 
 
+def test_behind_a_proxy_lockouts_follow_the_forwarded_client_address(client, owner, settings):
+    settings.AXES_IPWARE_PROXY_COUNT = 1
+    settings.AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"]
+    attacker = {"HTTP_X_FORWARDED_FOR": "203.0.113.9, 10.0.0.1"}
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        _sign_in(client, "omar", "wrong", **attacker)
+    assert _sign_in(client, "omar", PASSWORD, **attacker).status_code == 429
+    colleague = {"HTTP_X_FORWARDED_FOR": "198.51.100.7, 10.0.0.1"}
+    assert _sign_in(client, "omar", PASSWORD, **colleague).status_code == 302
+
+
 def test_sign_out_needs_a_post_and_is_audited(client, owner):
     client.force_login(owner)
     assert client.get(reverse("logout")).status_code == 405

@@ -53,7 +53,9 @@ def _walk(patterns, prefix=""):
 
 
 def _app_urls():
-    return {name: p for name, p in _walk(get_resolver().url_patterns) if not name.startswith("admin:")}
+    return {
+        name: p for name, p in _walk(get_resolver().url_patterns) if not name.startswith("admin:")
+    }
 
 
 def _admin_urls():

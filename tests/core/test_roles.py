@@ -27,7 +27,7 @@ def test_sync_removes_permissions_added_by_hand():
 def test_a_role_naming_a_missing_permission_fails_loudly(monkeypatch):
     broken = roles.Role("ghost", "Ghost", "", ("core.haunt_house",))
     monkeypatch.setattr(roles, "ROLES", (*roles.ROLES, broken))
-    with pytest.raises(roles.UnknownPermission, match="core.haunt_house"):
+    with pytest.raises(roles.UnknownPermission, match=r"core\.haunt_house"):
         roles.sync_roles()
     assert not Group.objects.filter(name="Ghost").exists()
 

@@ -26,9 +26,8 @@ def test_a_task_is_enqueued_only_when_the_transaction_commits(django_capture_on_
             tasks.verify_audit_chain.delay_on_commit()
             raise RuntimeError("rolled back")
     assert callbacks == []
-    with django_capture_on_commit_callbacks() as callbacks:
-        with transaction.atomic():
-            tasks.verify_audit_chain.delay_on_commit()
+    with django_capture_on_commit_callbacks() as callbacks, transaction.atomic():
+        tasks.verify_audit_chain.delay_on_commit()
     assert len(callbacks) == 1
 
 

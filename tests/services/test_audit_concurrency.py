@@ -1,4 +1,5 @@
 import threading
+from itertools import pairwise
 
 import pytest
 from django.db import connection, transaction
@@ -21,8 +22,12 @@ def test_concurrent_writers_never_fork_the_chain():
             barrier.wait(timeout=30)
             for n in range(EVENTS_EACH):
                 with transaction.atomic():
-                    audit.record(action="core.test.happened", actor="system:tests",
-                                 object_id=str(writer), after={"writer": writer, "n": n})
+                    audit.record(
+                        action="core.test.happened",
+                        actor="system:tests",
+                        object_id=str(writer),
+                        after={"writer": writer, "n": n},
+                    )
         except Exception as exc:  # reported below; a thread's exception is otherwise lost
             errors.append(exc)
         finally:
@@ -37,8 +42,10 @@ def test_concurrent_writers_never_fork_the_chain():
     report = audit.verify_chain()
     assert report.ok, report.problem
     assert report.entries == WRITERS * EVENTS_EACH
-    assert list(AuditEvent.objects.values_list("seq", flat=True)) == list(range(1, WRITERS * EVENTS_EACH + 1))
+    assert list(AuditEvent.objects.values_list("seq", flat=True)) == list(
+        range(1, WRITERS * EVENTS_EACH + 1)
+    )
     # Interleaved, not serialised by accident of start-up: writers took turns.
     writers_in_order = [e["writer"] for e in AuditEvent.objects.values_list("after", flat=True)]
-    switches = sum(1 for a, b in zip(writers_in_order, writers_in_order[1:], strict=False) if a != b)
+    switches = sum(1 for a, b in pairwise(writers_in_order) if a != b)
     assert switches > WRITERS

@@ -11,7 +11,13 @@ def test_a_task_round_trips_through_a_real_worker_and_the_database(celery_worker
         audit.record(action="core.test.happened", actor="system:tests", after={"n": n})
     result = tasks.verify_audit_chain.apply_async(queue=celery_worker_process.queue)
     outcome = result.get(timeout=60)
-    assert outcome == {"ok": True, "entries": 5, "head_seq": 5, "first_bad_seq": None, "problem": ""}
+    assert outcome == {
+        "ok": True,
+        "entries": 5,
+        "head_seq": 5,
+        "first_bad_seq": None,
+        "problem": "",
+    }
     assert f"Task core.tasks.verify_audit_chain[{result.id}] received" in (
         celery_worker_process.log.read_text()
     )

@@ -17,7 +17,8 @@ class Command(BaseCommand):
             f"({report.rate:,.0f} events/s)"
         )
         if not report.ok:
-            raise CommandError(f"audit chain broken at seq {report.first_bad_seq}: "
-                               f"{report.problem}. {summary}")
+            raise CommandError(
+                f"audit chain broken at seq {report.first_bad_seq}: {report.problem}. {summary}"
+            )
         head = f"head seq {report.head_seq}, hash {report.head_hash}"
         self.stdout.write(self.style.SUCCESS(f"audit chain intact: {summary}; {head}"))

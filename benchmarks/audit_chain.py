@@ -1,0 +1,110 @@
+"""Audit chain throughput: appending through ``core.audit.record`` and verifying the chain.
+
+    make bench                      # embedded default (a SQLite file, never the app's own)
+    DATABASE_URL=postgres://… make bench   # a throw-away test_… database on that server
+
+It builds its own scratch database with Django's test-database machinery and drops it after,
+so it never touches real data. Figures are printed; the README quotes them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+os.environ.setdefault("DJANGO_SECRET_KEY", "benchmark-only-" + "b" * 50)
+os.environ.setdefault("DJANGO_ALLOWED_HOSTS", "localhost")
+
+
+def _setup(scratch: Path) -> None:
+    import django
+    from django.conf import settings
+
+    django.setup()
+    db = settings.DATABASES["default"]
+    if db["ENGINE"].endswith("sqlite3"):
+        db.setdefault("TEST", {})["NAME"] = str(scratch / "bench.sqlite3")
+
+
+def _bulk_chain(count: int) -> None:
+    """Append ``count`` well-formed events quickly (same hashing as ``record``)."""
+    from django.db import transaction
+    from django.utils import timezone
+
+    from core import audit
+    from core.models import AuditEvent
+
+    last_seq, last_hash = 0, audit.GENESIS_HASH
+    batch: list[AuditEvent] = []
+    with transaction.atomic():
+        for n in range(1, count + 1):
+            fields = {
+                "seq": last_seq + 1, "occurred_at": timezone.now(), "actor_id": None,
+                "actor_label": "system:benchmark", "action": "bench.thing.changed",
+                "object_type": "bench.thing", "object_id": str(n % 1000),
+                "object_repr": f"thing {n % 1000}", "before": {"value": n - 1, "note": "é"},
+                "after": {"value": n, "score": n / 7, "tags": ["a", "b"]}, "reason": "",
+                "request_id": f"req:{n}", "prev_hash": last_hash,
+            }  # fmt: skip
+            fields["hash"] = audit.event_hash(fields)
+            batch.append(AuditEvent(**fields))
+            last_seq, last_hash = fields["seq"], fields["hash"]
+            if len(batch) == 5000:
+                AuditEvent.objects.bulk_create(batch)
+                batch = []
+        AuditEvent.objects.bulk_create(batch)
+
+
+def _record_rate(samples: int) -> tuple[float, float]:
+    """Events/s and p95 latency (ms) of ``record`` in its own transaction each time."""
+    from core import audit
+
+    latencies = []
+    for n in range(samples):
+        started = time.perf_counter()
+        audit.record(action="bench.thing.recorded", actor="system:benchmark", after={"n": n})
+        latencies.append(time.perf_counter() - started)
+    p95 = statistics.quantiles(latencies, n=20)[-1] * 1000
+    return samples / sum(latencies), p95
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=100_000)
+    parser.add_argument("--record-samples", type=int, default=2_000)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as scratch:
+        _setup(Path(scratch))
+        from django.db import connection
+
+        from core import audit
+
+        name = connection.creation.create_test_db(verbosity=0, autoclobber=True)
+        try:
+            started = time.perf_counter()
+            _bulk_chain(args.events)
+            print(f"database: {connection.vendor} ({name})")
+            print(
+                f"built a chain of {args.events:,} events in {time.perf_counter() - started:.1f} s"
+            )
+            report = audit.verify_chain()
+            assert report.ok and report.entries == args.events, report.problem
+            print(f"verify_chain: {report.entries:,} events in {report.seconds:.2f} s "
+                  f"= {report.rate:,.0f} events/s")  # fmt: skip
+            rate, p95 = _record_rate(args.record_samples)
+            print(f"record(): {rate:,.0f} events/s, p95 {p95:.2f} ms "
+                  f"({args.record_samples:,} events, one transaction each)")  # fmt: skip
+        finally:
+            connection.creation.destroy_test_db(name, verbosity=0)
+
+
+if __name__ == "__main__":
+    main()
