@@ -138,3 +138,20 @@ def test_error_pages_leak_nothing(client, owner):
     assert response.status_code == 404
     assert b"secret-token" not in response.content
     assert b"Not found" in response.content
+
+
+def test_a_forbidden_page_says_so_and_nothing_more(client, owner):
+    client.force_login(owner)
+    response = client.get(reverse("audit-list"))
+    assert response.status_code == 403
+    assert b"You do not have permission to do this." in response.content
+    assert b"core.view_auditevent" not in response.content
+
+
+def test_the_server_error_page_renders_without_a_request_context(rf):
+    from django.views.defaults import server_error
+
+    response = server_error(rf.get("/"))
+    assert response.status_code == 500
+    assert b"Something went wrong" in response.content
+    assert b"Traceback" not in response.content
