@@ -1,79 +1,146 @@
-"""Database-level refusal to edit the audit chain.
+"""Database-level refusals: rows the application must never change, enforced by triggers.
 
-Application code never updates or deletes audit events, but "never" should not depend on
-every future line of Python: the database itself refuses UPDATE and DELETE of
-``core_auditevent`` (and TRUNCATE on PostgreSQL) with triggers installed by migration
-``core.0002``.
+Application code never updates or deletes audit events, signatures or published policy
+content, but "never" should not depend on every future line of Python. A ``Guard`` names a
+table and, per operation, the SQL condition under which the database refuses it; migrations
+install guards with ``install_guard`` (``RunPython(install_guard(GUARD), uninstall_guard(GUARD))``).
+Conditions may use ``OLD.`` and ``NEW.`` and must be valid on both SQLite and PostgreSQL.
 
-The only way past them is privileged and test-only:
+The only way past a guard is privileged and test-only:
 * PostgreSQL: ``SET session_replication_role = replica`` (superuser only) silences ordinary
   triggers for that session. Run the application as a non-superuser role in production.
-* SQLite: the triggers consult ``core_audit_guard_bypassed()``, a function this module
-  registers on every Django connection; it answers from ``_bypass``, which only the test
-  suite's fixtures change. A connection that lacks the function (the sqlite3 shell) gets
-  "no such function" on UPDATE or DELETE, which is a refusal too.
+* SQLite: the triggers consult ``core_guard_bypassed()``, a function this module registers
+  on every Django connection; it answers from ``_bypass``, which only the test suite's
+  fixtures change. A connection that lacks the function (the sqlite3 shell) gets "no such
+  function", which is a refusal too.
 
-Careful: on SQLite, a migration that rebuilds the ``core_auditevent`` table (most field
-changes do) drops its triggers; such a migration must call ``install`` again.
+Careful: on SQLite, a migration that rebuilds a guarded table (most field changes do) drops
+its triggers; such a migration must install the guard again.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.backends.base.schema import BaseDatabaseSchemaEditor
 
-TABLE = "core_auditevent"
 _bypass = False
-
-_SQLITE_INSTALL = [
-    f"""CREATE TRIGGER IF NOT EXISTS {TABLE}_refuse_update BEFORE UPDATE ON {TABLE}
-        WHEN NOT core_audit_guard_bypassed()
-        BEGIN SELECT RAISE(ABORT, 'audit events are append-only: UPDATE refused'); END""",
-    f"""CREATE TRIGGER IF NOT EXISTS {TABLE}_refuse_delete BEFORE DELETE ON {TABLE}
-        WHEN NOT core_audit_guard_bypassed()
-        BEGIN SELECT RAISE(ABORT, 'audit events are append-only: DELETE refused'); END""",
-]
-_SQLITE_UNINSTALL = [
-    f"DROP TRIGGER IF EXISTS {TABLE}_refuse_update",
-    f"DROP TRIGGER IF EXISTS {TABLE}_refuse_delete",
-]
-_POSTGRES_INSTALL = [
-    """CREATE OR REPLACE FUNCTION core_auditevent_refuse() RETURNS trigger
-       LANGUAGE plpgsql AS $$
-       BEGIN
-         RAISE EXCEPTION 'audit events are append-only: % refused', TG_OP
-           USING ERRCODE = 'insufficient_privilege';
-       END $$""",
-    f"""CREATE TRIGGER {TABLE}_refuse_change BEFORE UPDATE OR DELETE ON {TABLE}
-        FOR EACH ROW EXECUTE FUNCTION core_auditevent_refuse()""",
-    f"""CREATE TRIGGER {TABLE}_refuse_truncate BEFORE TRUNCATE ON {TABLE}
-        FOR EACH STATEMENT EXECUTE FUNCTION core_auditevent_refuse()""",
-]
-_POSTGRES_UNINSTALL = [
-    f"DROP TRIGGER IF EXISTS {TABLE}_refuse_change ON {TABLE}",
-    f"DROP TRIGGER IF EXISTS {TABLE}_refuse_truncate ON {TABLE}",
-    "DROP FUNCTION IF EXISTS core_auditevent_refuse()",
-]
+ALWAYS = "1 = 1"
 
 
-def _statements(vendor: str, *, install: bool) -> list[str]:
+@dataclass(frozen=True)
+class Guard:
+    name: str  # unique; prefixes the trigger and function names
+    table: str
+    message: str  # letters, digits, spaces and simple punctuation (no quotes)
+    insert_when: str | None = None
+    update_when: str | None = None
+    delete_when: str | None = None
+    refuse_truncate: bool = False
+
+    def conditions(self) -> dict[str, str]:
+        pairs = {"INSERT": self.insert_when, "UPDATE": self.update_when, "DELETE": self.delete_when}
+        return {op: condition for op, condition in pairs.items() if condition is not None}
+
+
+def append_only(name: str, table: str, message: str) -> Guard:
+    return Guard(name, table, message, update_when=ALWAYS, delete_when=ALWAYS, refuse_truncate=True)
+
+
+def _sqlite_install(guard: Guard) -> list[str]:
+    return [
+        f"""CREATE TRIGGER IF NOT EXISTS {guard.name}_{op.lower()} BEFORE {op} ON {guard.table}
+            WHEN NOT core_guard_bypassed() AND ({condition})
+            BEGIN SELECT RAISE(ABORT, '{guard.message}: {op} refused'); END"""
+        for op, condition in guard.conditions().items()
+    ]
+
+
+def _sqlite_uninstall(guard: Guard) -> list[str]:
+    return [f"DROP TRIGGER IF EXISTS {guard.name}_{op.lower()}" for op in guard.conditions()]
+
+
+def _postgres_install(guard: Guard) -> list[str]:
+    checks = "\n".join(
+        f"""  IF TG_OP = '{op}' THEN
+    IF ({condition}) THEN
+      RAISE EXCEPTION USING MESSAGE = '{guard.message}: ' || TG_OP || ' refused',
+                            ERRCODE = 'insufficient_privilege';
+    END IF;
+  END IF;"""
+        for op, condition in guard.conditions().items()
+    )
+    ops = " OR ".join(guard.conditions())
+    statements = [
+        f"""CREATE OR REPLACE FUNCTION {guard.name}() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+{checks}
+  IF TG_OP = 'DELETE' THEN RETURN OLD; END IF;
+  RETURN NEW;
+END $$""",
+        f"""CREATE TRIGGER {guard.name} BEFORE {ops} ON {guard.table}
+            FOR EACH ROW EXECUTE FUNCTION {guard.name}()""",
+    ]
+    if guard.refuse_truncate:
+        statements += [
+            f"""CREATE OR REPLACE FUNCTION {guard.name}_truncate() RETURNS trigger
+                LANGUAGE plpgsql AS $$
+                BEGIN
+                  RAISE EXCEPTION USING MESSAGE = '{guard.message}: TRUNCATE refused',
+                                        ERRCODE = 'insufficient_privilege';
+                END $$""",
+            f"""CREATE TRIGGER {guard.name}_truncate BEFORE TRUNCATE ON {guard.table}
+                FOR EACH STATEMENT EXECUTE FUNCTION {guard.name}_truncate()""",
+        ]
+    return statements
+
+
+def _postgres_uninstall(guard: Guard) -> list[str]:
+    return [
+        f"DROP TRIGGER IF EXISTS {guard.name} ON {guard.table}",
+        f"DROP TRIGGER IF EXISTS {guard.name}_truncate ON {guard.table}",
+        f"DROP FUNCTION IF EXISTS {guard.name}()",
+        f"DROP FUNCTION IF EXISTS {guard.name}_truncate()",
+    ]
+
+
+def statements(vendor: str, guard: Guard, *, install: bool) -> list[str]:
     if vendor == "sqlite":
-        return _SQLITE_INSTALL if install else _SQLITE_UNINSTALL
+        return _sqlite_install(guard) if install else _sqlite_uninstall(guard)
     if vendor == "postgresql":
-        return _POSTGRES_INSTALL if install else _POSTGRES_UNINSTALL
-    raise NotImplementedError(f"no audit guard for {vendor}")
+        return _postgres_install(guard) if install else _postgres_uninstall(guard)
+    raise NotImplementedError(f"no database guard for {vendor}")
 
 
-def install(apps: Any, schema_editor: BaseDatabaseSchemaEditor) -> None:
-    for statement in _statements(schema_editor.connection.vendor, install=True):
-        schema_editor.execute(statement, params=None)
+Migrator = Callable[[Any, BaseDatabaseSchemaEditor], None]
 
 
-def uninstall(apps: Any, schema_editor: BaseDatabaseSchemaEditor) -> None:
-    for statement in _statements(schema_editor.connection.vendor, install=False):
-        schema_editor.execute(statement, params=None)
+def install_guard(*guards: Guard) -> Migrator:
+    def install(apps: Any, schema_editor: BaseDatabaseSchemaEditor) -> None:
+        for guard in guards:
+            for statement in statements(schema_editor.connection.vendor, guard, install=True):
+                # params=None: the PL/pgSQL bodies contain '%', which is not a placeholder.
+                schema_editor.execute(statement, params=None)
+
+    return install
+
+
+def uninstall_guard(*guards: Guard) -> Migrator:
+    def uninstall(apps: Any, schema_editor: BaseDatabaseSchemaEditor) -> None:
+        for guard in guards:
+            for statement in statements(schema_editor.connection.vendor, guard, install=False):
+                schema_editor.execute(statement, params=None)
+
+    return uninstall
+
+
+def unchanged(vendor: str, columns: list[str]) -> str:
+    """SQL: every column is the same in OLD and NEW (NULL equal to NULL)."""
+    same = "IS" if vendor == "sqlite" else "IS NOT DISTINCT FROM"
+    return " AND ".join(f"OLD.{column} {same} NEW.{column}" for column in columns)
 
 
 def _bypassed() -> int:
@@ -81,6 +148,11 @@ def _bypassed() -> int:
 
 
 def register_sqlite_function(sender: Any, connection: BaseDatabaseWrapper, **kwargs: Any) -> None:
-    """``connection_created`` receiver: give each SQLite connection the guard's function."""
+    """``connection_created`` receiver: give each SQLite connection the guards' function."""
     if connection.vendor == "sqlite":
-        connection.connection.create_function("core_audit_guard_bypassed", 0, _bypassed)
+        connection.connection.create_function("core_guard_bypassed", 0, _bypassed)
+
+
+AUDIT_EVENTS = append_only(
+    "core_auditevent_guard", "core_auditevent", "audit events are append-only"
+)

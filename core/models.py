@@ -39,3 +39,32 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.seq} {self.action}"
+
+
+class Signature(models.Model):
+    """A person's signature on a manifest: canonical JSON of exactly what they saw and meant.
+
+    Append-only (database guard, migration ``core.0004``). Verify offline with the deployment's
+    public key: ``openssl pkeyutl -verify -pubin -inkey public.pem -rawin -in manifest.json
+    -sigfile signature.bin``.
+    """
+
+    signer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    printed_name = models.CharField(max_length=300)
+    meaning = models.CharField(max_length=100)
+    meaning_text = models.CharField(max_length=200)
+    signed_at = models.DateTimeField()
+    object_type = models.CharField(max_length=100)
+    object_id = models.CharField(max_length=64)
+    manifest = models.TextField()
+    manifest_sha256 = models.CharField(max_length=64, unique=True)
+    signature = models.CharField(max_length=200)  # base64 of the 64-byte Ed25519 signature
+    key_id = models.CharField(max_length=32)
+    reauthenticated_with = models.CharField(max_length=30)
+
+    class Meta:
+        ordering = ["signed_at", "id"]
+        indexes = [models.Index(fields=["object_type", "object_id"], name="signature_object")]
+
+    def __str__(self) -> str:
+        return f"{self.printed_name}: {self.meaning_text}"

@@ -26,3 +26,20 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 WHITENOISE_USE_FINDERS = True
+
+# One throw-away signing key per test run (the services tier has no embedded key).
+if not os.environ.get("SIGNING_KEY_FILE"):
+    import tempfile
+    from pathlib import Path
+
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    SIGNING_KEY_FILE = str(Path(tempfile.mkdtemp(prefix="signing-")) / "signing-key.pem")
+    Path(SIGNING_KEY_FILE).write_bytes(
+        Ed25519PrivateKey.generate().private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )

@@ -8,4 +8,9 @@ class Migration(migrations.Migration):
 
     dependencies = [("core", "0001_initial")]
 
-    operations = [migrations.RunPython(dbguard.install, dbguard.uninstall)]
+    operations = [
+        migrations.RunPython(
+            dbguard.install_guard(dbguard.AUDIT_EVENTS),
+            dbguard.uninstall_guard(dbguard.AUDIT_EVENTS),
+        )
+    ]
