@@ -25,7 +25,7 @@ from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 from django.contrib.auth import authenticate
-from django.contrib.auth.models import AbstractUser
+from django.contrib.auth.models import User
 from django.db import models, transaction
 from django.http import HttpRequest
 from django.utils import timezone
@@ -58,7 +58,7 @@ class Reauthentication:
 
 
 def reauthenticate(
-    *, request: HttpRequest, user: AbstractUser, password: str, otp_token: str = ""
+    *, request: HttpRequest, user: User, password: str, otp_token: str = ""
 ) -> Reauthentication:
     authenticated = authenticate(request, username=user.get_username(), password=password)
     if authenticated is None or authenticated.pk != user.pk:
@@ -73,18 +73,18 @@ def reauthenticate(
     return Reauthentication(user_id=user.pk, method="password+totp")
 
 
-def demo_reauthentication(user: AbstractUser) -> Reauthentication:
+def demo_reauthentication(user: User) -> Reauthentication:
     """For ``seed_demo`` only (embedded default): the demo's own signatures say so."""
     return Reauthentication(user_id=user.pk, method="demo-seed")
 
 
-def _refused(user: AbstractUser, what: str) -> None:
+def _refused(user: User, what: str) -> None:
     log.warning("signature refused for %s: wrong %s", user.get_username(), what)
     audit.record(action="core.signature.refused", actor=user, obj=user, reason=f"wrong {what}")
 
 
 def build_manifest(
-    *, signer: AbstractUser, meaning: Meaning, subject: dict[str, Any], key_id: str,
+    *, signer: User, meaning: Meaning, subject: dict[str, Any], key_id: str,
     reauth: Reauthentication, signed_at: datetime,
 ) -> dict[str, Any]:  # fmt: skip
     return {
@@ -105,7 +105,7 @@ def build_manifest(
 @transaction.atomic
 def sign(
     *,
-    signer: AbstractUser,
+    signer: User,
     meaning: Meaning,
     obj: models.Model,
     subject: dict[str, Any],

@@ -1,0 +1,224 @@
+"""The commitment register: policies, their versions, and what each version commits to.
+
+Only drafts change. Once a version is published its rows are frozen: the services refuse, and
+database guards (migration ``governance.0002``) refuse too. A change is a new version.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class Policy(models.Model):
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=60, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "policies"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class PolicyVersion(models.Model):
+    class State(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        PUBLISHED = "published", "In force"
+        SUPERSEDED = "superseded", "Superseded"
+
+    policy = models.ForeignKey(Policy, on_delete=models.PROTECT, related_name="versions")
+    number = models.PositiveIntegerField()
+    label = models.CharField(max_length=50)
+    state = models.CharField(max_length=20, choices=State.choices, default=State.DRAFT)
+    changelog = models.TextField(blank=True)
+    reevaluation_interval_days = models.PositiveIntegerField(default=90)
+    baseline_level = models.ForeignKey(
+        "SafetyLevel", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    signing_quorum = models.PositiveSmallIntegerField(default=1)
+    based_on = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    # Set when the signing quorum is reached:
+    effective_from = models.DateField(null=True, blank=True)
+    published_at = models.DateTimeField(null=True, blank=True)
+    content_sha256 = models.CharField(max_length=64, blank=True)
+    superseded_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["policy", "-number"]
+        permissions = [
+            ("edit_register", "Can edit draft policy versions"),
+            ("publish_policyversion", "Can sign policy versions to publish them"),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["policy", "number"], name="policy_version_number"),
+            models.UniqueConstraint(
+                fields=["policy"], condition=Q(state="published"), name="one_version_in_force"
+            ),
+            models.UniqueConstraint(
+                fields=["policy"], condition=Q(state="draft"), name="one_open_draft"
+            ),
+            models.CheckConstraint(condition=Q(signing_quorum__gte=1), name="signing_quorum_min"),
+            models.CheckConstraint(
+                condition=Q(reevaluation_interval_days__gte=1), name="reevaluation_interval_min"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.policy.name} v{self.number} ({self.label})"
+
+    @property
+    def is_draft(self) -> bool:
+        return self.state == self.State.DRAFT
+
+
+class VersionItem(models.Model):
+    version = models.ForeignKey(PolicyVersion, on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        abstract = True
+
+
+class SafetyLevel(VersionItem):
+    version = models.ForeignKey(PolicyVersion, on_delete=models.CASCADE, related_name="levels")
+    rank = models.PositiveSmallIntegerField()
+    code = models.CharField(max_length=30)
+    name = models.CharField(max_length=100)
+    capability_bar = models.TextField(blank=True)
+    defined = models.BooleanField(
+        default=True, help_text="Off: to be specified before a threshold requiring it is crossed."
+    )
+    approval_quorum = models.PositiveSmallIntegerField(default=1)
+
+    class Meta:
+        ordering = ["rank"]
+        constraints = [
+            models.UniqueConstraint(fields=["version", "code"], name="level_code"),
+            models.UniqueConstraint(fields=["version", "rank"], name="level_rank"),
+            models.CheckConstraint(condition=Q(approval_quorum__gte=1), name="approval_quorum_min"),
+        ]
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class RiskDomain(VersionItem):
+    version = models.ForeignKey(PolicyVersion, on_delete=models.CASCADE, related_name="domains")
+    code = models.CharField(max_length=30)
+    name = models.CharField(max_length=100)
+    description = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["code"]
+        constraints = [models.UniqueConstraint(fields=["version", "code"], name="domain_code")]
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class CapabilityThreshold(VersionItem):
+    version = models.ForeignKey(PolicyVersion, on_delete=models.CASCADE, related_name="thresholds")
+    domain = models.ForeignKey(RiskDomain, on_delete=models.PROTECT, related_name="thresholds")
+    code = models.CharField(max_length=30)
+    description = models.TextField(blank=True)
+    required_level = models.ForeignKey(
+        SafetyLevel, on_delete=models.PROTECT, related_name="thresholds"
+    )
+
+    class Meta:
+        ordering = ["code"]
+        constraints = [models.UniqueConstraint(fields=["version", "code"], name="threshold_code")]
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class TriggerCondition(models.Model):
+    class Comparator(models.TextChoices):
+        GTE = ">=", ">="
+        GT = ">", ">"
+        LTE = "<=", "<="
+        LT = "<", "<"
+
+    threshold = models.ForeignKey(
+        CapabilityThreshold, on_delete=models.CASCADE, related_name="conditions"
+    )
+    evaluation_key = models.CharField(max_length=100)
+    metric_key = models.CharField(max_length=100)
+    comparator = models.CharField(max_length=2, choices=Comparator.choices, default=">=")
+    value = models.FloatField()
+    alert_value = models.FloatField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.evaluation_key}/{self.metric_key} {self.comparator} {self.value:g}"
+
+
+class Safeguard(VersionItem):
+    class Family(models.TextChoices):
+        SECURITY = "security", "Security"
+        DEPLOYMENT = "deployment", "Deployment"
+        GOVERNANCE = "governance", "Governance"
+
+    class Scope(models.TextChoices):
+        MODEL_VERSION = "model_version", "Model version (shared by its releases)"
+        RELEASE = "release", "Each release"
+
+    version = models.ForeignKey(PolicyVersion, on_delete=models.CASCADE, related_name="safeguards")
+    code = models.CharField(max_length=30)
+    name = models.CharField(max_length=150)
+    family = models.CharField(max_length=20, choices=Family.choices)
+    scope = models.CharField(max_length=20, choices=Scope.choices)
+    description = models.TextField(blank=True)
+    evidence_required = models.TextField(blank=True)
+    minimum_level = models.ForeignKey(
+        SafetyLevel, on_delete=models.PROTECT, related_name="safeguards"
+    )
+
+    class Meta:
+        ordering = ["code"]
+        constraints = [models.UniqueConstraint(fields=["version", "code"], name="safeguard_code")]
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class PauseAuthority(VersionItem):
+    class Power(models.TextChoices):
+        PAUSE = "pause", "Pause"
+        RESTRICT = "restrict", "Restrict"
+        LIFT = "lift", "Lift"
+        APPROVE = "approve", "Approve releases"
+
+    version = models.ForeignKey(PolicyVersion, on_delete=models.CASCADE, related_name="authorities")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    all_models = models.BooleanField(default=True)
+    model_slugs = models.JSONField(default=list, blank=True)
+    powers = models.JSONField(default=list)
+    valid_from = models.DateField()
+    valid_until = models.DateField(null=True, blank=True)
+    granted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["user__username"]
+        verbose_name_plural = "pause authorities"
+        constraints = [models.UniqueConstraint(fields=["version", "user"], name="authority_user")]
+
+    def __str__(self) -> str:
+        return f"{self.user} ({', '.join(self.powers)})"
