@@ -33,6 +33,7 @@ COPY . .
 ENV APP_VAR_DIR=/app/var
 RUN DJANGO_SECRET_KEY=build-only-placeholder-not-a-secret-build-only-placeholder \
     DATABASE_URL=postgres://build@localhost/build \
+    REDIS_URL=redis://localhost:6379/0 \
     DJANGO_ALLOWED_HOSTS=localhost \
     python manage.py collectstatic --noinput \
  && mkdir -p /app/var/media \

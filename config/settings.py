@@ -27,8 +27,11 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("APP_VAR_DIR", str(BASE_DIR / "var")) or BASE_DIR / "var")
 
 DEBUG = env_bool("DJANGO_DEBUG", False)
-DATABASE_URL = env_url("DATABASE_URL", schemes=("postgres", "postgresql", "sqlite"))
+DATABASE_URL = env_url("DATABASE_URL", schemes=("postgres", "postgresql"))
 REDIS_URL = env_url("REDIS_URL", schemes=("redis", "rediss"))
+if DATABASE_URL and not REDIS_URL:
+    # Without a broker, tasks would run inside web requests and periodic checks never run.
+    raise ImproperlyConfiguredEnv("REDIS_URL must be set when DATABASE_URL is set")
 
 # The embedded default is a single-machine demo: it may invent what production must be given.
 EMBEDDED = DATABASE_URL is None
@@ -166,12 +169,10 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_VERBOSE = False
-# Behind N reverse proxies the client address is the Nth from the right in X-Forwarded-For;
-# without this every client would share the proxy's address and one lockout would hit all.
+# Behind N reverse proxies the client address is the Nth from the right in X-Forwarded-For
+# (core/clientip.py); without this every client would share the proxy's address.
 PROXY_COUNT = env_int("DJANGO_PROXY_COUNT", 0, minimum=0)
-if PROXY_COUNT:
-    AXES_IPWARE_PROXY_COUNT = PROXY_COUNT
-    AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"]
+AXES_CLIENT_IP_CALLABLE = "core.clientip.client_ip"
 
 LANGUAGE_CODE = "en-gb"
 TIME_ZONE = "UTC"
@@ -251,7 +252,8 @@ CELERY_BEAT_SCHEDULE = {
 }
 # Without Redis, tasks run in-process when their transaction commits (delay_on_commit).
 CELERY_TASK_ALWAYS_EAGER = REDIS_URL is None
-CELERY_TASK_EAGER_PROPAGATES = True
+# A failing in-process task is logged, not turned into an error page for a saved change.
+CELERY_TASK_EAGER_PROPAGATES = False
 CELERY_BROKER_URL = REDIS_URL or "memory://"
 CELERY_RESULT_BACKEND = REDIS_URL or "cache+memory://"
 

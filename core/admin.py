@@ -14,8 +14,9 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
 from django.contrib.auth.models import AbstractBaseUser, Group
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 
 from core import roles, services
 from core.models import AuditEvent
@@ -56,7 +57,7 @@ def _role_action(role: roles.Role, *, grant: bool) -> Any:
         )
 
     action.__name__ = f"{verb.lower()}_{role.slug}"
-    return admin.action(description=f"{verb} role: {role.name}")(action)
+    return admin.action(description=f"{verb} role: {role.name}", permissions=["change"])(action)
 
 
 user_model = get_user_model()
@@ -88,10 +89,22 @@ class PersonAdmin(UserAdmin):  # type: ignore[type-arg]
         return False  # people are deactivated, never deleted: the audit trail points at them
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        before = services.user_snapshot(type(obj).objects.get(pk=obj.pk)) if change else None
         super().save_model(request, obj, form, change)
         services.user_saved_in_console(
             actor=_acting_user(request),
             user=obj,
-            created=not change,
+            before=before,
             changed_fields=form.changed_data,
         )
+
+    def user_change_password(
+        self, request: HttpRequest, id: str, form_url: str = ""
+    ) -> HttpResponse:
+        with transaction.atomic():
+            response = super().user_change_password(request, id, form_url)
+            if request.method == "POST" and response.status_code == 302:
+                user = self.get_object(request, id)
+                if user is not None:
+                    services.password_set_in_console(actor=_acting_user(request), user=user)
+        return response

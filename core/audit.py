@@ -195,7 +195,10 @@ def _check_link(fields: dict[str, Any], expected_seq: int, expected_prev: str) -
     if seq != expected_seq:
         return f"seq {expected_seq} is missing (the next event found is seq {seq})"
     if fields["prev_hash"] != expected_prev:
-        return f"seq {seq} does not link to the event before it (prev_hash mismatch)"
+        return (
+            f"seq {seq} does not link to seq {seq - 1}: one of them was altered, or events "
+            "were inserted or reordered between them"
+        )
     if event_hash(fields) != fields["hash"]:
         return f"seq {seq} has been altered (its content does not match its hash)"
     return ""

@@ -5,7 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import connection
+
+# /healthz is public: a worker ping waits for replies, so its answer is shared for a few
+# seconds rather than letting every probe (or anyone) hold a web worker for the timeout.
+WORKER_CACHE_SECONDS = 5
 
 
 def database() -> dict[str, Any]:
@@ -36,13 +41,19 @@ def broker() -> dict[str, Any]:
 def workers(*, timeout: float = 1.0) -> dict[str, Any]:
     if settings.REDIS_URL is None:
         return {"ok": True, "mode": "eager", "count": 0}
+    cached: dict[str, Any] | None = cache.get("healthz:workers")
+    if cached is not None:
+        return cached
     from config.celery import app
 
     try:
-        replies = app.control.ping(timeout=timeout) or []
+        # limit=1: return as soon as one worker answers instead of waiting out the timeout.
+        replies = app.control.ping(timeout=timeout, limit=1) or []
     except Exception as exc:  # broker unreachable: reported by broker() as well
         return {"ok": False, "error": type(exc).__name__, "count": 0}
-    return {"ok": bool(replies), "mode": "redis", "count": len(replies)}
+    result = {"ok": bool(replies), "mode": "redis", "count": len(replies)}
+    cache.set("healthz:workers", result, WORKER_CACHE_SECONDS)
+    return result
 
 
 def report() -> tuple[bool, dict[str, Any]]:

@@ -27,7 +27,12 @@ GOVERNANCE_LEAD = Role(
     slug="governance_lead",
     name="Governance lead",
     summary="Maintains the commitment register and publishes policy versions.",
-    permissions=("core.view_auditevent",),
+    permissions=(
+        "core.view_auditevent",
+        "governance.add_policy",
+        "governance.edit_register",
+        "governance.publish_policyversion",
+    ),
 )
 PRODUCT_OWNER = Role(
     slug="product_owner",

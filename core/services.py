@@ -15,7 +15,7 @@ from core.roles import Role
 Actor = AbstractBaseUser | str
 
 
-def _user_snapshot(user: AbstractUser) -> dict[str, Any]:
+def user_snapshot(user: AbstractUser) -> dict[str, Any]:
     return {
         "username": user.username,
         "email": user.email,
@@ -52,7 +52,7 @@ def user_create(
         user.set_password(password)
     user.full_clean()
     user.save()
-    audit.record(action="core.user.created", actor=actor, obj=user, after=_user_snapshot(user))
+    audit.record(action="core.user.created", actor=actor, obj=user, after=user_snapshot(user))
     for role in roles:
         role_grant(actor=actor, user=user, role=role)
     return user
@@ -60,18 +60,29 @@ def user_create(
 
 @transaction.atomic
 def user_saved_in_console(
-    *, actor: Actor, user: AbstractUser, created: bool, changed_fields: Iterable[str]
+    *,
+    actor: Actor,
+    user: AbstractUser,
+    before: dict[str, Any] | None,
+    changed_fields: Iterable[str],
 ) -> None:
     """The admin console saved ``user`` (it writes the row itself); record what changed."""
-    changed = sorted(set(changed_fields))
-    if not created and not changed:
+    changed = sorted(set(changed_fields) - {"password"})
+    if before is not None and not changed:
         return
     audit.record(
-        action="core.user.created" if created else "core.user.changed",
+        action="core.user.created" if before is None else "core.user.changed",
         actor=actor,
         obj=user,
-        after={**_user_snapshot(user), "changed_fields": changed},
+        before=before,
+        after={**user_snapshot(user), "changed_fields": changed},
     )
+
+
+@transaction.atomic
+def password_set_in_console(*, actor: Actor, user: AbstractUser) -> None:
+    """An administrator set someone's password. The password itself is never recorded."""
+    audit.record(action="core.user.password_set", actor=actor, obj=user)
 
 
 @transaction.atomic

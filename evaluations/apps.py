@@ -3,3 +3,8 @@ from django.apps import AppConfig
 
 class EvaluationsConfig(AppConfig):
     name = "evaluations"
+
+    def ready(self) -> None:
+        from evaluations import receivers
+
+        receivers.connect()

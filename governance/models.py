@@ -7,8 +7,11 @@ database guards (migration ``governance.0002``) refuse too. A change is a new ve
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
+
+from governance.validation import alert_on_wrong_side
 
 
 class Policy(models.Model):
@@ -83,6 +86,11 @@ class PolicyVersion(models.Model):
     def is_draft(self) -> bool:
         return self.state == self.State.DRAFT
 
+    def clean(self) -> None:
+        level = self.baseline_level
+        if level is not None and level.version_id != self.pk:
+            raise ValidationError({"baseline_level": "Choose a level of this version."})
+
 
 class VersionItem(models.Model):
     version = models.ForeignKey(PolicyVersion, on_delete=models.CASCADE, related_name="+")
@@ -144,6 +152,15 @@ class CapabilityThreshold(VersionItem):
     def __str__(self) -> str:
         return self.code
 
+    def clean(self) -> None:
+        errors = {}
+        if self.domain_id and self.domain.version_id != self.version_id:
+            errors["domain"] = "Choose a domain of this version."
+        if self.required_level_id and self.required_level.version_id != self.version_id:
+            errors["required_level"] = "Choose a level of this version."
+        if errors:
+            raise ValidationError(errors)
+
 
 class TriggerCondition(models.Model):
     class Comparator(models.TextChoices):
@@ -166,6 +183,13 @@ class TriggerCondition(models.Model):
 
     def __str__(self) -> str:
         return f"{self.evaluation_key}/{self.metric_key} {self.comparator} {self.value:g}"
+
+    def clean(self) -> None:
+        if self.value is None or self.comparator is None:
+            return
+        problem = alert_on_wrong_side(self.comparator, self.value, self.alert_value)
+        if problem:
+            raise ValidationError({"alert_value": problem[0].upper() + problem[1:] + "."})
 
 
 class Safeguard(VersionItem):
@@ -196,6 +220,10 @@ class Safeguard(VersionItem):
     def __str__(self) -> str:
         return self.code
 
+    def clean(self) -> None:
+        if self.minimum_level_id and self.minimum_level.version_id != self.version_id:
+            raise ValidationError({"minimum_level": "Choose a level of this version."})
+
 
 class PauseAuthority(VersionItem):
     class Power(models.TextChoices):
@@ -222,3 +250,15 @@ class PauseAuthority(VersionItem):
 
     def __str__(self) -> str:
         return f"{self.user} ({', '.join(self.powers)})"
+
+    def clean(self) -> None:
+        errors = {}
+        if self.valid_from and self.valid_until and self.valid_until < self.valid_from:
+            errors["valid_until"] = "Valid until cannot be before valid from."
+        unknown = set(self.powers or []) - set(self.Power.values)
+        if not self.powers or unknown:
+            errors["powers"] = "Choose at least one of pause, restrict, lift and approve."
+        if not self.all_models and not self.model_slugs:
+            errors["model_slugs"] = "Name the models in scope, or choose all models."
+        if errors:
+            raise ValidationError(errors)

@@ -20,6 +20,7 @@ ALLOWED_HOSTS = ["testserver", "localhost", "127.0.0.1"]
 # Fast hashing: the tests log people in thousands of times; production keeps PBKDF2.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+CELERY_TASK_EAGER_PROPAGATES = True  # a failing task fails its test
 # No collectstatic before tests: serve from the finders, without a manifest.
 STORAGES = {
     **STORAGES,  # noqa: F405

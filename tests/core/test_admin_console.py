@@ -33,6 +33,36 @@ def test_roles_are_granted_in_the_console_through_the_audited_service(client, su
     assert (event.actor_id, event.after) == (superuser.pk, {"role": "auditor"})
 
 
+def test_a_password_set_in_the_console_is_audited_without_the_password(client, superuser, outsider):
+    client.force_login(superuser)
+    url = reverse("admin:auth_user_password_change", args=[outsider.pk])
+    new = "a-brand-new-passphrase-42"
+    response = client.post(url, {"password1": new, "password2": new, "usable_password": "true"})
+    assert response.status_code == 302
+    outsider.refresh_from_db()
+    assert outsider.check_password(new)
+    event = AuditEvent.objects.get(action="core.user.password_set")
+    assert (event.actor_id, event.object_id) == (superuser.pk, str(outsider.pk))
+    assert new not in str(event.before) + str(event.after)
+
+
+def test_role_actions_need_the_change_permission(client, outsider):
+    from django.contrib.auth.models import Permission
+
+    outsider.is_staff = True
+    outsider.save()
+    outsider.user_permissions.add(Permission.objects.get(codename="view_user"))
+    client.force_login(outsider)
+    page = client.get(reverse("admin:auth_user_changelist"))
+    assert page.status_code == 200
+    assert b"grant_governance_lead" not in page.content
+    client.post(
+        reverse("admin:auth_user_changelist"),
+        {"action": "grant_governance_lead", "_selected_action": [outsider.pk]},
+    )
+    assert roles.roles_of(outsider) == []
+
+
 def test_people_are_deactivated_not_deleted(client, superuser, outsider):
     client.force_login(superuser)
     delete_url = reverse("admin:auth_user_delete", args=[outsider.pk])
@@ -58,4 +88,8 @@ def test_console_edits_of_a_person_are_audited(client, superuser, outsider):
     assert response.status_code == 302, response.context["adminform"].form.errors
     event = AuditEvent.objects.filter(action="core.user.changed").latest("seq")
     assert "email" in event.after["changed_fields"]
+    assert (event.before["email"], event.after["email"]) == (
+        "oscar@example.org",
+        "oscar@new.example.org",
+    )
     assert event.actor_id == superuser.pk

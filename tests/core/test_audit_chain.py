@@ -188,6 +188,38 @@ def test_reordered_rows_are_caught(audit_tamper):
     _assert_broken_at(2, "does not link")
 
 
+def test_events_removed_from_the_end_are_caught_against_a_recorded_head(audit_tamper, capsys):
+    events = _record_many(5)
+    call_command("verify_audit", expect=f"5:{events[4].hash}")
+    with audit_tamper():
+        AuditEvent.objects.filter(seq__gte=4).delete()
+    assert audit.verify_chain().ok  # the rest of the chain is intact ...
+    with pytest.raises(CommandError, match="events were removed from the end"):
+        call_command("verify_audit", expect=f"5:{events[4].hash}")  # ... but not the recorded head
+    with pytest.raises(CommandError, match="no longer has the hash"):
+        call_command("verify_audit", expect=f"3:{events[4].hash}")
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        1 / 3,
+        1e-7,
+        1.5e300,
+        5e-324,
+        2**53 + 1,
+        12345678901234567890,
+        -0.0,
+        "1e5",
+        "é",
+        [[{"a": [1.25]}]],
+    ],
+)
+def test_awkward_values_survive_the_database_round_trip(value):
+    audit.record(action="core.test.happened", actor="system:tests", after={"v": value})
+    assert audit.verify_chain().ok
+
+
 def test_verify_audit_command_reports_speed_on_success(capsys):
     _record_many(3)
     call_command("verify_audit")

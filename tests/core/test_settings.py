@@ -48,6 +48,8 @@ def test_check_deploy_is_clean_with_debug_off(tmp_path):
         ({"DJANGO_ALLOWED_HOSTS": ""}, "DJANGO_ALLOWED_HOSTS must be set"),
         ({"DJANGO_DEBUG": "ture"}, "DJANGO_DEBUG='ture' is not a boolean"),
         ({"DATABASE_URL": "mysql://db/x"}, "DATABASE_URL must be a URL with one of the schemes"),
+        ({"DATABASE_URL": "sqlite:///x.db"}, "DATABASE_URL must be a URL with one of the schemes"),
+        ({"REDIS_URL": ""}, "REDIS_URL must be set when DATABASE_URL is set"),
         ({"EMAIL_URL": "smtp://mail:notaport"}, "EMAIL_URL has an invalid port"),
     ],
 )

@@ -122,8 +122,11 @@ def test_a_missing_event_is_a_404(client, auditor):
     assert client.get(reverse("audit-detail", kwargs={"seq": 10**6})).status_code == 404
 
 
-def test_every_response_carries_a_request_id_and_security_headers(client, owner):
+def test_every_response_carries_a_request_id_and_security_headers(client, owner, settings):
     client.force_login(owner)
+    chosen = client.get(reverse("dashboard"), HTTP_X_REQUEST_ID="abc-123")
+    assert chosen["X-Request-ID"] != "abc-123"  # a client does not choose audit request ids
+    settings.PROXY_COUNT = 1
     response = client.get(reverse("dashboard"), HTTP_X_REQUEST_ID="abc-123")
     assert response["X-Request-ID"] == "abc-123"
     assert response["X-Frame-Options"] == "DENY"
