@@ -7,7 +7,8 @@ Hash of an event = SHA-256 (hex) of the canonical JSON (``core.canonical``) of::
 
     {"v": 1, "seq": …, "occurred_at": "YYYY-MM-DDTHH:MM:SS.ffffffZ", "actor_id": … | null,
      "actor": …, "action": …, "object_type": …, "object_id": …, "object_repr": …,
-     "before": … | null, "after": … | null, "reason": …, "request_id": …, "prev_hash": …}
+     "subject": …, "before": … | null, "after": … | null, "reason": …, "request_id": …,
+     "prev_hash": …}
 
 ``prev_hash`` of the first event (seq 1) is 64 zeros; every later event carries the hash of
 the event before it, and seq has no gaps. A change, removal, insertion or reordering of any
@@ -69,6 +70,7 @@ def event_hash(fields: dict[str, Any]) -> str:
         "object_type": fields["object_type"],
         "object_id": fields["object_id"],
         "object_repr": fields["object_repr"],
+        "subject": fields["subject"],
         "before": fields["before"],
         "after": fields["after"],
         "reason": fields["reason"],
@@ -98,6 +100,10 @@ def _lock_chain_head() -> tuple[int, str]:
     return head if head is not None else (0, GENESIS_HASH)
 
 
+def subject_key(obj: models.Model) -> str:
+    return f"{obj._meta.label_lower}:{obj.pk}"
+
+
 def record(
     *,
     action: str,
@@ -106,6 +112,7 @@ def record(
     object_type: str = "",
     object_id: str = "",
     object_repr: str = "",
+    subject: models.Model | str = "",
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
     reason: str = "",
@@ -126,6 +133,7 @@ def record(
         "object_type": object_type,
         "object_id": object_id,
         "object_repr": object_repr[:300],
+        "subject": subject_key(subject) if isinstance(subject, models.Model) else subject,
         # Stored exactly as hashed: canonical JSON read back, so what the database returns
         # re-hashes to the same value.
         "before": _as_stored(before),
@@ -166,7 +174,7 @@ class ChainReport:
 
 _VERIFY_FIELDS = (
     "seq", "occurred_at", "actor_id", "actor_label", "action", "object_type", "object_id",
-    "object_repr", "before", "after", "reason", "request_id", "prev_hash", "hash",
+    "object_repr", "subject", "before", "after", "reason", "request_id", "prev_hash", "hash",
 )  # fmt: skip
 
 

@@ -81,7 +81,8 @@ BEGIN
   IF TG_OP = 'DELETE' THEN RETURN OLD; END IF;
   RETURN NEW;
 END $$""",
-        f"""CREATE TRIGGER {guard.name} BEFORE {ops} ON {guard.table}
+        # OR REPLACE (PostgreSQL 14+): installing a guard again after a migration is harmless.
+        f"""CREATE OR REPLACE TRIGGER {guard.name} BEFORE {ops} ON {guard.table}
             FOR EACH ROW EXECUTE FUNCTION {guard.name}()""",
     ]
     if guard.refuse_truncate:
@@ -92,7 +93,7 @@ END $$""",
                   RAISE EXCEPTION USING MESSAGE = '{guard.message}: TRUNCATE refused',
                                         ERRCODE = 'insufficient_privilege';
                 END $$""",
-            f"""CREATE TRIGGER {guard.name}_truncate BEFORE TRUNCATE ON {guard.table}
+            f"""CREATE OR REPLACE TRIGGER {guard.name}_truncate BEFORE TRUNCATE ON {guard.table}
                 FOR EACH STATEMENT EXECUTE FUNCTION {guard.name}_truncate()""",
         ]
     return statements

@@ -21,6 +21,9 @@ class AuditEvent(models.Model):
     object_type = models.CharField(max_length=100, blank=True)
     object_id = models.CharField(max_length=64, blank=True)
     object_repr = models.CharField(max_length=300, blank=True)
+    # The governed record the event is filed under, "app.model:pk" (a policy version for an
+    # edit of one of its thresholds), so a record's page can show its whole history.
+    subject = models.CharField(max_length=120, blank=True)
     before = models.JSONField(null=True)
     after = models.JSONField(null=True)
     reason = models.TextField(blank=True)
@@ -35,6 +38,7 @@ class AuditEvent(models.Model):
             models.Index(fields=["actor", "seq"], name="audit_actor_seq"),
             models.Index(fields=["action", "seq"], name="audit_action_seq"),
             models.Index(fields=["occurred_at"], name="audit_occurred_at"),
+            models.Index(fields=["subject", "seq"], name="audit_subject_seq"),
         ]
 
     def __str__(self) -> str:

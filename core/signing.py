@@ -138,6 +138,7 @@ def sign(
         action="core.signature.created",
         actor=signer,
         obj=signature,
+        subject=obj,
         after={
             "meaning": meaning.code,
             "object_type": signature.object_type,

@@ -86,6 +86,7 @@ def policy_create(*, actor: User, name: str, slug: str) -> PolicyVersion:
     audit.record(
         action="governance.policy.created",
         actor=actor,
+        subject=policy,
         obj=policy,
         after={"name": name, "slug": slug},
     )
@@ -124,6 +125,7 @@ def draft_start(*, actor: User, policy: Policy) -> PolicyVersion:
     audit.record(
         action="governance.policy_version.draft_started",
         actor=actor,
+        subject=version,
         obj=version,
         after={"number": version.number, "based_on": based_on},
     )
@@ -137,6 +139,7 @@ def draft_discard(*, actor: User, version: PolicyVersion) -> None:
     before = content.version_content(content.load_version(version.pk))
     audit.record(
         action="governance.policy_version.discarded", actor=actor, obj=version, before=before
+        subject=version,
     )
     version.delete()
 
@@ -165,6 +168,7 @@ def version_update(
     audit.record(
         action="governance.policy_version.changed",
         actor=actor,
+        subject=version,
         obj=version,
         before=before,
         after=snapshot(version),
@@ -206,6 +210,7 @@ def item_save(*, actor: User, item: models.Model) -> models.Model:
     audit.record(
         action=f"{ITEM_ACTIONS[type(item)]}.{'created' if creating else 'changed'}",
         actor=actor,
+        subject=item_version(item),
         obj=item,
         before=before,
         after=snapshot(item),
@@ -222,6 +227,7 @@ def item_delete(*, actor: User, item: models.Model) -> None:
         raise RegisterError(f"{item} is still used by {', '.join(blockers)}: change those first.")
     audit.record(
         action=f"{ITEM_ACTIONS[type(item)]}.deleted", actor=actor, obj=item, before=snapshot(item)
+        subject=item_version(item),
     )
     item.delete()
 
@@ -333,11 +339,13 @@ def policy_import(*, actor: User, text: str, source: str = "yaml") -> PolicyVers
         policy.save()
         audit.record(
             action="governance.policy.created", actor=actor, obj=policy, after=dict(data["policy"])
+            subject=policy,
         )
     version = _create_from_content(actor=actor, policy=policy, data=data, based_on=None)
     audit.record(
         action="governance.policy_version.imported",
         actor=actor,
+        subject=version,
         obj=version,
         reason=source,
         after=content.version_content(content.load_version(version.pk)),

@@ -47,6 +47,7 @@ def test_the_hash_is_sha256_of_the_documented_canonical_form(outsider):
         "object_type": "auth.user",
         "object_id": str(outsider.pk),
         "object_repr": "oscar",
+        "subject": "",
         "before": None,
         "after": None,
         "reason": "r",

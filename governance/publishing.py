@@ -1,0 +1,141 @@
+"""Publishing a policy version: governance leads sign its content; at quorum it takes effect.
+
+Each signature binds the SHA-256 of the version's content (``governance.content``). A draft
+stays editable while signatures gather, but a signature counts only while the content still
+has the hash it signed: an edit after signing makes earlier signatures stale, and they must be
+given again. When the number of distinct current signers reaches the version's signing
+quorum, the version is published in the same transaction and the one it replaces superseded.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.contrib.auth.models import User
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.utils import timezone
+
+from core import audit, signing
+from core.models import Signature
+from governance import access, content, validation
+from governance.models import PolicyVersion
+from governance.services import RegisterError, locked_draft
+from governance.signals import policy_published
+
+PUBLISH = signing.Meaning("governance.policy_version.publish", "I publish this policy version")
+
+
+@dataclass(frozen=True)
+class SignatureStatus:
+    signature: Signature
+    content_sha256: str
+    current: bool
+
+
+@dataclass(frozen=True)
+class SigningOutcome:
+    signature: Signature
+    signers: int
+    quorum: int
+    published: bool
+
+
+def signed_hash(signature: Signature) -> str:
+    return str(json.loads(signature.manifest)["subject"]["content_sha256"])
+
+
+def signatures_of(version: PolicyVersion, current_sha256: str) -> list[SignatureStatus]:
+    rows = Signature.objects.filter(
+        object_type="governance.policyversion", object_id=str(version.pk), meaning=PUBLISH.code
+    ).select_related("signer")
+    statuses = []
+    for row in rows:
+        digest = signed_hash(row)
+        statuses.append(SignatureStatus(row, digest, current=digest == current_sha256))
+    return statuses
+
+
+def current_signers(version: PolicyVersion, current_sha256: str) -> set[int]:
+    return {s.signature.signer_id for s in signatures_of(version, current_sha256) if s.current}
+
+
+@transaction.atomic
+def version_sign(
+    *,
+    actor: User,
+    version: PolicyVersion,
+    reauth: signing.Reauthentication,
+    now: datetime | None = None,
+) -> SigningOutcome:
+    if not access.can_publish(actor):
+        raise PermissionDenied
+    now = now or timezone.now()
+    version = locked_draft(version)  # serialises signers: the quorum is counted once
+    data = content.version_content(content.load_version(version.pk))
+    problems = validation.errors(data)
+    if problems:
+        raise RegisterError(
+            "This version cannot be published yet: " + "; ".join(p.message for p in problems)
+        )
+    digest = content.content_sha256(data)
+    if actor.pk in current_signers(version, digest):
+        raise RegisterError("You have already signed this content.")
+    subject = {
+        "type": "governance.policyversion",
+        "policy": version.policy.slug,
+        "version": version.number,
+        "label": version.label,
+        "content_sha256": digest,
+    }
+    signature = signing.sign(
+        signer=actor, meaning=PUBLISH, obj=version, subject=subject, reauth=reauth, now=now
+    )
+    signers = len(current_signers(version, digest))
+    published = signers >= version.signing_quorum
+    if published:
+        _publish(actor=actor, version=version, digest=digest, now=now)
+    return SigningOutcome(signature, signers, version.signing_quorum, published)
+
+
+def _publish(*, actor: User, version: PolicyVersion, digest: str, now: datetime) -> None:
+    previous = (
+        PolicyVersion.objects.select_for_update()
+        .filter(policy=version.policy, state=PolicyVersion.State.PUBLISHED)
+        .first()
+    )
+    if previous is not None:
+        previous.state = PolicyVersion.State.SUPERSEDED
+        previous.superseded_at = now
+        previous.save(update_fields=["state", "superseded_at"])
+        audit.record(
+            action="governance.policy_version.superseded",
+            actor=actor,
+            obj=previous,
+            subject=previous,
+            before={"state": "published"},
+            after={"state": "superseded", "superseded_by": version.number},
+        )
+    version.state = PolicyVersion.State.PUBLISHED
+    version.published_at = now
+    version.effective_from = now.date()
+    version.content_sha256 = digest
+    version.save(update_fields=["state", "published_at", "effective_from", "content_sha256"])
+    audit.record(
+        action="governance.policy_version.published",
+        actor=actor,
+        obj=version,
+        subject=version,
+        before={"state": "draft"},
+        after={
+            "state": "published",
+            "effective_from": version.effective_from.isoformat(),
+            "content_sha256": digest,
+            "supersedes": previous.number if previous else None,
+        },
+    )
+    transaction.on_commit(
+        lambda: policy_published.send(sender=PolicyVersion, version_id=version.pk)
+    )
