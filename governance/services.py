@@ -138,8 +138,11 @@ def draft_discard(*, actor: User, version: PolicyVersion) -> None:
     version = locked_draft(version)
     before = content.version_content(content.load_version(version.pk))
     audit.record(
-        action="governance.policy_version.discarded", actor=actor, obj=version, before=before
+        action="governance.policy_version.discarded",
+        actor=actor,
+        obj=version,
         subject=version,
+        before=before,
     )
     version.delete()
 
