@@ -229,8 +229,11 @@ def item_delete(*, actor: User, item: models.Model) -> None:
     if blockers:
         raise RegisterError(f"{item} is still used by {', '.join(blockers)}: change those first.")
     audit.record(
-        action=f"{ITEM_ACTIONS[type(item)]}.deleted", actor=actor, obj=item, before=snapshot(item)
+        action=f"{ITEM_ACTIONS[type(item)]}.deleted",
+        actor=actor,
+        obj=item,
         subject=item_version(item),
+        before=snapshot(item),
     )
     item.delete()
 
