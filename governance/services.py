@@ -344,8 +344,11 @@ def policy_import(*, actor: User, text: str, source: str = "yaml") -> PolicyVers
         policy.full_clean()
         policy.save()
         audit.record(
-            action="governance.policy.created", actor=actor, obj=policy, after=dict(data["policy"])
+            action="governance.policy.created",
+            actor=actor,
+            obj=policy,
             subject=policy,
+            after=dict(data["policy"]),
         )
     version = _create_from_content(actor=actor, policy=policy, data=data, based_on=None)
     audit.record(
