@@ -7,5 +7,6 @@ admin.site.index_title = "Console"
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("register/", include("governance.urls")),
     path("", include("core.urls")),
 ]

@@ -1,4 +1,8 @@
-"""The navigation bar, per role: an entry appears only for users who may open it."""
+"""The navigation bar, per role: an entry appears only for users who may open it.
+
+Each app adds its own entries (``register`` in its ``AppConfig.ready``), so ``core`` knows no
+app above it; ``order`` places them.
+"""
 
 from __future__ import annotations
 
@@ -15,20 +19,27 @@ class NavItem:
     label: str
     url_name: str
     rule: Rule
+    order: int
 
 
 STAFF = Rule("staff", lambda user: access.is_active_user(user) and user.is_staff)
 
-NAV: tuple[NavItem, ...] = (
-    NavItem("Dashboard", "dashboard", access.SIGNED_IN),
-    NavItem("Audit trail", "audit-list", access.permission_rule("core.view_auditevent")),
-    NavItem("Admin console", "admin:index", STAFF),
-)
+_items: list[NavItem] = [
+    NavItem("Dashboard", "dashboard", access.SIGNED_IN, order=0),
+    NavItem("Audit trail", "audit-list", access.permission_rule("core.view_auditevent"), order=80),
+    NavItem("Admin console", "admin:index", STAFF, order=90),
+]
+
+
+def register(item: NavItem) -> None:
+    if all(existing.url_name != item.url_name for existing in _items):
+        _items.append(item)
+        _items.sort(key=lambda existing: existing.order)
 
 
 def items_for(user: AnyUser, current_path: str) -> list[dict[str, object]]:
     items = []
-    for item in NAV:
+    for item in _items:
         if item.rule(user):
             url = reverse(item.url_name)
             active = current_path == url if url == "/" else current_path.startswith(url)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 import yaml
@@ -47,33 +47,42 @@ def dump(content: dict[str, Any]) -> str:
 # --- reading --------------------------------------------------------------------------------
 
 
-def _line_map(node: yaml.Node, path: Path, lines: dict[Path, int], seen: set[int]) -> None:
-    if id(node) in seen:  # the composer resolves an alias to the node it names
-        raise PolicyFileError(
-            [Problem(node.start_mark.line + 1, "anchors and aliases are not supported")]
-        )
-    seen.add(id(node))
+def _refuse_anchors(text: str) -> None:
+    """Aliases let a tiny document expand into a huge one ("billion laughs"): refuse both."""
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
+            line = event.start_mark.line + 1 if event.start_mark else None
+            raise PolicyFileError([Problem(line, "anchors and aliases are not supported")])
+
+
+def _line_map(node: yaml.Node, path: Path, lines: dict[Path, int]) -> None:
     lines[path] = node.start_mark.line + 1
     if isinstance(node, yaml.MappingNode):
+        keys: set[str] = set()
         for key, value in node.value:
             if isinstance(key, yaml.ScalarNode):
-                _line_map(value, (*path, key.value), lines, seen)
+                if key.value in keys:
+                    line = key.start_mark.line + 1
+                    raise PolicyFileError([Problem(line, f"the key {key.value!r} appears twice")])
+                keys.add(key.value)
+                _line_map(value, (*path, key.value), lines)
     elif isinstance(node, yaml.SequenceNode):
         for index, item in enumerate(node.value):
-            _line_map(item, (*path, index), lines, seen)
+            _line_map(item, (*path, index), lines)
 
 
 def _load(text: str) -> tuple[Any, dict[Path, int]]:
     if len(text.encode("utf-8")) > MAX_BYTES:
         raise PolicyFileError([Problem(None, f"the file is larger than {MAX_BYTES // 1024} KB")])
     try:
+        _refuse_anchors(text)
         loader = yaml.SafeLoader(text)
         try:
             node = loader.get_single_node()
             if node is None:
                 raise PolicyFileError([Problem(None, "the file is empty")])
             lines: dict[Path, int] = {}
-            _line_map(node, (), lines, set())
+            _line_map(node, (), lines)
             return loader.construct_document(node), lines
         finally:
             loader.dispose()
@@ -82,6 +91,8 @@ def _load(text: str) -> tuple[Any, dict[Path, int]]:
         raise PolicyFileError([Problem(line, f"not valid YAML: {exc.problem}")]) from None
     except yaml.YAMLError as exc:
         raise PolicyFileError([Problem(None, f"not valid YAML: {exc}")]) from None
+    except RecursionError:
+        raise PolicyFileError([Problem(None, "the document is nested too deeply")]) from None
 
 
 class _Reader:
@@ -149,11 +160,11 @@ class _Reader:
         value = doc.get(key)
         if value is None and not required:
             return None
-        if (
-            not isinstance(value, int | float)
-            or isinstance(value, bool)
-            or not math.isfinite(value)
-        ):
+        try:
+            finite = math.isfinite(value)
+        except (TypeError, OverflowError):  # not a number, or an integer beyond any float
+            finite = False
+        if not isinstance(value, int | float) or isinstance(value, bool) or not finite:
             self.fail((*path, key), "must be a finite number")
             return 0.0
         return float(value)
@@ -171,6 +182,9 @@ class _Reader:
         value = doc.get(key)
         if value is None and not required:
             return None
+        if isinstance(value, datetime):
+            self.fail((*path, key), "must be a date without a time of day")
+            return "1970-01-01"
         if isinstance(value, date):
             return value.isoformat()
         try:
@@ -300,7 +314,8 @@ def _scope(r: _Reader, authority: dict[str, Any], path: Path) -> str | list[str]
 
 def _powers(r: _Reader, authority: dict[str, Any], path: Path) -> list[str]:
     powers = authority.get("powers")
-    if not isinstance(powers, list) or not powers or not set(powers) <= set(POWERS):
+    valid = isinstance(powers, list) and all(isinstance(power, str) for power in powers)
+    if not valid or not powers or not set(powers) <= set(POWERS):
         r.fail((*path, "powers"), f"must be a list of {', '.join(POWERS)}")
         return []
     return [power for power in POWERS if power in powers]

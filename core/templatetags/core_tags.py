@@ -14,3 +14,26 @@ def pretty_json(value: Any) -> str:
     if value is None:
         return "—"
     return json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False)
+
+
+_CHECK = {"CheckboxInput"}
+_SELECT = {"Select", "SelectMultiple"}
+_MULTI_CHECK = {"CheckboxSelectMultiple", "RadioSelect"}
+
+
+@register.filter
+def bootstrap(bound_field: Any) -> str:
+    """Render a form field's widget with Bootstrap's classes (and is-invalid on errors)."""
+    widget = type(bound_field.field.widget).__name__
+    if widget in _MULTI_CHECK:
+        return bound_field.as_widget()
+    css = (
+        "form-check-input"
+        if widget in _CHECK
+        else "form-select"
+        if widget in _SELECT
+        else "form-control"
+    )
+    if bound_field.errors:
+        css += " is-invalid"
+    return bound_field.as_widget(attrs={"class": css})

@@ -30,12 +30,12 @@ def _events(count):
 @pytest.mark.parametrize(
     ("persona", "labels"),
     [
-        ("outsider", ["Dashboard"]),
-        ("owner", ["Dashboard"]),
-        ("authority", ["Dashboard"]),
-        ("lead", ["Dashboard", "Audit trail"]),
-        ("auditor", ["Dashboard", "Audit trail"]),
-        ("superuser", ["Dashboard", "Audit trail", "Admin console"]),
+        ("outsider", ["Dashboard", "Register"]),
+        ("owner", ["Dashboard", "Register"]),
+        ("authority", ["Dashboard", "Register"]),
+        ("lead", ["Dashboard", "Register", "Audit trail"]),
+        ("auditor", ["Dashboard", "Register", "Audit trail"]),
+        ("superuser", ["Dashboard", "Register", "Audit trail", "Admin console"]),
     ],
 )
 def test_navigation_shows_what_each_role_may_open(client, request, persona, labels):
