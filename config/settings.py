@@ -254,7 +254,7 @@ CELERY_BEAT_SCHEDULE = {
 CELERY_TASK_ALWAYS_EAGER = REDIS_URL is None
 # A failing in-process task is logged, not turned into an error page for a saved change.
 CELERY_TASK_EAGER_PROPAGATES = False
-CELERY_BROKER_URL = REDIS_URL or "memory://"
+CELERY_BROKER_URL = REDIS_URL or "memory://localhost/"
 CELERY_RESULT_BACKEND = REDIS_URL or "cache+memory://"
 
 # --- Mail -------------------------------------------------------------------------------------

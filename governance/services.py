@@ -144,6 +144,10 @@ def draft_discard(*, actor: User, version: PolicyVersion) -> None:
         subject=version,
         before=before,
     )
+    # Items protect the levels and domains they point at, so delete from the leaves inward.
+    TriggerCondition.objects.filter(threshold__version=version).delete()
+    for model in (CapabilityThreshold, Safeguard, PauseAuthority, SafetyLevel, RiskDomain):
+        model._default_manager.filter(version=version).delete()
     version.delete()
 
 

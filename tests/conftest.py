@@ -34,6 +34,16 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         items[:] = keep
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _empty_task_queue_afterwards():
+    """Tasks enqueued (and never consumed) by services-tier tests are not left in Redis."""
+    yield
+    if services_enabled():
+        from config.celery import app
+
+        app.control.purge()
+
+
 @pytest.fixture(autouse=True)
 def _fresh_cache():
     from django.core.cache import cache

@@ -13,10 +13,54 @@ from typing import Any
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from core import access, audit
+from core import access, audit, roles, signing
+from governance import publishing, services
+from tests.conftest import make_person
 
 PERSONAS = ("anonymous", "outsider", "owner", "lead", "authority", "auditor", "superuser")
 SIGNED_IN = frozenset(PERSONAS) - {"anonymous"}
+
+
+class World:
+    """The objects URLs point at, built on first use inside the test's transaction."""
+
+    def __init__(self) -> None:
+        self._built: dict[str, Any] = {}
+
+    def _register(self) -> dict[str, Any]:
+        if "register" not in self._built:
+            builder = make_person("builder", roles.GOVERNANCE_LEAD)
+            published = services.template_load(actor=builder, name="rsp")
+            reauth = signing.demo_reauthentication(builder)
+            outcome = publishing.version_sign(actor=builder, version=published, reauth=reauth)
+            draft = services.draft_start(actor=builder, policy=published.policy)
+            self._built["register"] = {
+                "published": published,
+                "draft": draft,
+                "signature": outcome.signature,
+            }
+        return self._built["register"]
+
+    def event(self) -> dict[str, Any]:
+        return {"seq": audit.record(action="core.test.happened", actor="system:tests").seq}
+
+    def policy(self) -> dict[str, Any]:
+        return {"slug": self._register()["published"].policy.slug}
+
+    def published(self) -> dict[str, Any]:
+        version = self._register()["published"]
+        return {"slug": version.policy.slug, "number": version.number}
+
+    def draft(self) -> dict[str, Any]:
+        version = self._register()["draft"]
+        return {"slug": version.policy.slug, "number": version.number}
+
+    def signature(self) -> dict[str, Any]:
+        return {**self.published(), "pk": self._register()["signature"].pk}
+
+    def draft_level(self) -> dict[str, Any]:
+        draft = self._register()["draft"]
+        return {**self.draft(), "kind": "level", "pk": draft.levels.order_by("rank").first().pk}
 
 
 @dataclass(frozen=True)
@@ -24,12 +68,11 @@ class Entry:
     allowed: frozenset[str]
     public: bool = False
     method: str = "get"
-    kwargs: Callable[[], dict[str, Any]] = field(default=lambda: {})
+    kwargs: Callable[[World], dict[str, Any]] = field(default=lambda world: {})
     ok_status: tuple[int, ...] = (200,)
 
 
-def _first_event() -> dict[str, Any]:
-    return {"seq": audit.record(action="core.test.happened", actor="system:tests").seq}
+LEADS = frozenset({"lead", "superuser"})
 
 
 MATRIX: dict[str, Entry] = {
@@ -39,7 +82,32 @@ MATRIX: dict[str, Entry] = {
     "logout": Entry(allowed=SIGNED_IN, method="post", ok_status=(302,)),
     "dashboard": Entry(allowed=SIGNED_IN),
     "audit-list": Entry(allowed=frozenset({"lead", "auditor", "superuser"})),
-    "audit-detail": Entry(allowed=frozenset({"lead", "auditor", "superuser"}), kwargs=_first_event),
+    "audit-detail": Entry(allowed=frozenset({"lead", "auditor", "superuser"}), kwargs=World.event),
+    # The commitment register: everyone signed in reads; governance leads edit and sign.
+    "governance:index": Entry(allowed=SIGNED_IN),
+    "governance:policy": Entry(allowed=SIGNED_IN, kwargs=World.policy),
+    "governance:version": Entry(allowed=SIGNED_IN, kwargs=World.published),
+    "governance:version-diff": Entry(allowed=SIGNED_IN, kwargs=World.draft),
+    "governance:version-export": Entry(allowed=SIGNED_IN, kwargs=World.published),
+    "governance:signature-manifest": Entry(allowed=SIGNED_IN, kwargs=World.signature),
+    "governance:signature-file": Entry(allowed=SIGNED_IN, kwargs=World.signature),
+    "governance:policy-new": Entry(allowed=LEADS),
+    "governance:import": Entry(allowed=LEADS),
+    "governance:draft-start": Entry(
+        allowed=LEADS, method="post", kwargs=World.policy, ok_status=(302,)
+    ),
+    "governance:version-settings": Entry(allowed=LEADS, kwargs=World.draft),
+    "governance:draft-discard": Entry(
+        allowed=LEADS, method="post", kwargs=World.draft, ok_status=(302,)
+    ),
+    "governance:version-sign": Entry(allowed=LEADS, kwargs=World.draft),
+    "governance:item-add": Entry(
+        allowed=LEADS, kwargs=lambda world: {**world.draft(), "kind": "level"}
+    ),
+    "governance:item-edit": Entry(allowed=LEADS, kwargs=World.draft_level),
+    "governance:item-delete": Entry(
+        allowed=LEADS, method="post", kwargs=World.draft_level, ok_status=(302,)
+    ),
 }
 
 
@@ -89,7 +157,7 @@ def as_persona(client, request):
 def test_the_matrix_holds(name, persona, as_persona):
     entry = MATRIX[name]
     client = as_persona(persona)
-    url = reverse(name, kwargs=entry.kwargs())
+    url = reverse(name, kwargs=entry.kwargs(World()))
     response = getattr(client, entry.method)(url)
     if persona == "anonymous" and not entry.public:
         assert response.status_code == 302

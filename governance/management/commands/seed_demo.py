@@ -3,9 +3,11 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
 from core import demo
+from governance.demo import seed_register
 
 
 class Command(BaseCommand):
@@ -18,6 +20,14 @@ class Command(BaseCommand):
                 "logins with printed passwords do not belong in a real deployment."
             )
         passwords = demo.seed_people(password_file=settings.VAR_DIR / "demo-passwords.json")
+        people = get_user_model().objects.in_bulk(
+            ["lead", "authority", "authority2"], field_name="username"
+        )
+        version = seed_register(
+            lead=people["lead"], authorities=[people["authority"], people["authority2"]]
+        )
+        state = version.get_state_display().lower()
+        self.stdout.write(f"Register: {version.policy.name}, version {version.number} ({state})")
         self.stdout.write("Demo logins (embedded default only):")
         for person in demo.PEOPLE:
             role = person.role.name if person.role else "Administrator (superuser)"
