@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from governance.validation import number
+
 
 @dataclass(frozen=True)
 class Commitment:
@@ -49,7 +51,7 @@ def _join(items: list[str]) -> str:
 def trigger_text(condition: Mapping[str, Any]) -> str:
     return (
         f"{condition['evaluation']}/{condition['metric']} "
-        f"{condition['comparator']} {condition['value']:g}"
+        f"{condition['comparator']} {number(condition['value'])}"
     )
 
 

@@ -31,15 +31,24 @@ def _error(path: Path, message: str) -> Issue:
     return Issue("error", path, message)
 
 
+def number(value: float) -> str:
+    """A threshold value as people write it: 0.5, 60, 0.1234567 (no float noise, no rounding)."""
+    return repr(int(value)) if float(value).is_integer() else repr(float(value))
+
+
 def alert_on_wrong_side(comparator: str, value: float, alert_value: float | None) -> str | None:
     """The message when an alert value would not warn *before* the threshold is crossed."""
     if alert_value is None:
         return None
     if comparator in BELOW and not alert_value < value:
-        return f"the alert value {alert_value:g} must be below the threshold value {value:g}"
-    if comparator not in BELOW and not alert_value > value:
-        return f"the alert value {alert_value:g} must be above the threshold value {value:g}"
-    return None
+        side = "below"
+    elif comparator not in BELOW and not alert_value > value:
+        side = "above"
+    else:
+        return None
+    return (
+        f"the alert value {number(alert_value)} must be {side} the threshold value {number(value)}"
+    )
 
 
 def _duplicates(section: str, items: list[dict[str, Any]], key: str, label: str) -> Iterator[Issue]:
@@ -54,11 +63,14 @@ def _rank_gaps(levels: list[dict[str, Any]]) -> Iterator[Issue]:
     if not ranks:
         yield _error(("levels",), "A policy version needs at least one safety level")
         return
-    expected = list(range(ranks[0], ranks[0] + len(ranks)))
-    if ranks != expected:
-        missing = sorted(set(expected) - set(ranks))
-        gap = f"rank {missing[0]} is missing" if missing else "ranks repeat"
-        yield _error(("levels",), f"Level ranks must be contiguous: {gap} ({ranks})")
+    repeated = sorted(rank for rank, count in Counter(ranks).items() if count > 1)
+    if repeated:
+        yield _error(("levels",), f"Level ranks must be unique: {repeated[0]} repeats ({ranks})")
+        return
+    missing = sorted(set(range(ranks[0], ranks[-1] + 1)) - set(ranks))
+    if missing:
+        message = f"Level ranks must be contiguous: rank {missing[0]} is missing ({ranks})"
+        yield _error(("levels",), message)
 
 
 def _references(content: dict[str, Any]) -> Iterator[Issue]:

@@ -55,12 +55,24 @@ def page(browser, request, live_server):
     context = browser.new_context(viewport=_viewport(request), base_url=live_server.url)
     page = context.new_page()
     page.set_default_timeout(15_000)
-    console_errors = []
-    page.on("console", lambda m: console_errors.append(m.text) if m.type == "error" else None)
+    console_errors, broken_assets = [], []
+
+    def on_console(message):
+        # A refused form (400) is an expected answer; broken assets are caught below.
+        if message.type == "error" and not message.text.startswith("Failed to load resource"):
+            console_errors.append(message.text)
+
+    def on_response(response):
+        if response.status >= 400 and response.request.resource_type != "document":
+            broken_assets.append(f"{response.status} {response.url}")
+
+    page.on("console", on_console)
+    page.on("response", on_response)
     yield page
     ARTIFACTS.mkdir(exist_ok=True)
     name = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.nodeid.split("::", 1)[1])
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
     context.close()
-    # A blocked script or style (the CSP) or a broken asset shows up here.
+    # A script or style the CSP blocked, a script error, or a missing asset fails the test.
     assert console_errors == []
+    assert broken_assets == []

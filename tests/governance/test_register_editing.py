@@ -3,6 +3,7 @@ refusals on published versions, signing to publish, importing YAML and templates
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -12,7 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from core.models import AuditEvent, Signature
-from governance import publishing, services
+from governance import services
 from governance.models import Policy, PolicyVersion, SafetyLevel, TriggerCondition
 from tests.conftest import PASSWORD
 from tests.governance.factories import build_with_draft, content_hash
@@ -144,7 +145,7 @@ def test_with_htmx_a_saved_form_refreshes_the_page(client, register):
 
 
 def test_editing_or_removing_an_item_of_a_published_version_is_refused(client, register):
-    published, draft = register
+    published, _ = register
     condition = _condition(published)
     before, events = content_hash(published), AuditEvent.objects.count()
     level = SafetyLevel.objects.get(version=published, rank=1)
@@ -176,7 +177,9 @@ def _sign_url(version):
 
 
 def _signatures(version):
-    return Signature.objects.filter(object_type="governance.policyversion", object_id=str(version.pk))
+    return Signature.objects.filter(
+        object_type="governance.policyversion", object_id=str(version.pk)
+    )
 
 
 def test_the_signing_page_shows_what_is_signed(client, register):
@@ -222,7 +225,10 @@ def test_signing_with_the_password_publishes_the_draft_and_supersedes_the_old_ve
     assert published.state == "superseded" and published.superseded_at is not None
     signature = _signatures(draft).get()
     assert signature.signer_id == lead.pk and signature.reauthenticated_with == "password"
-    assert publishing.signed_hash(signature) == draft.content_sha256
+    subject = json.loads(signature.manifest)["subject"]
+    assert subject["content_sha256"] == draft.content_sha256
+    assert (subject["policy"], subject["version"]) == (draft.policy.slug, 2)
+    assert AuditEvent.objects.filter(action="governance.policy_version.superseded").count() == 1
 
 
 def test_a_draft_with_a_validation_error_cannot_be_signed(client, register):
@@ -314,7 +320,9 @@ def test_a_new_policy_with_an_invalid_slug_is_refused(client, lead, slug):
     response = client.post(reverse("governance:policy-new"), {"name": "Acme", "slug": slug})
 
     assert response.status_code == 400
-    assert 'class="invalid-feedback d-block"' in response.content.decode()
+    html = response.content.decode()
+    assert 'aria-describedby="id_slug_helptext id_slug_error"' in html  # the slug's own error
+    assert html.count('class="invalid-feedback d-block"') == 1
     assert not Policy.objects.exists()
 
 

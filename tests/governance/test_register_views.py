@@ -112,7 +112,7 @@ def test_a_product_owner_reads_the_commitments_without_any_edit_control(client, 
     assert all(control in html for control in EDIT_CONTROLS if control != "Start a new draft")
 
 
-def _owner_posts(published, draft):
+def _owner_posts(draft):
     slug, number = draft.policy.slug, draft.number
     condition = TriggerCondition.objects.filter(threshold__version=draft).order_by("id").first()
     level = SafetyLevel.objects.get(version=draft, rank=1)
@@ -142,11 +142,9 @@ def _owner_posts(published, draft):
 @pytest.mark.parametrize(
     "name", ["item-edit", "item-delete", "version-settings", "draft-start", "version-sign"]
 )
-def test_a_product_owner_posting_directly_is_refused_and_nothing_changes(
-    client, lead, owner, name
-):
+def test_a_product_owner_posting_directly_is_refused_and_nothing_changes(client, lead, owner, name):
     published, draft, _ = build_with_draft(lead)
-    url, data = _owner_posts(published, draft)[name]
+    url, data = _owner_posts(draft)[name]
     client.force_login(owner)  # records core.session.login: count the events after it
     before = (content_hash(published), content_hash(draft))
     events, versions, signatures = (
@@ -233,9 +231,7 @@ def test_the_diff_answers_a_bad_or_unknown_version_to_compare_with(
 # --- signature downloads -------------------------------------------------------------------------
 
 
-def test_the_signature_downloads_are_the_stored_manifest_and_signature_bytes(
-    client, lead, auditor
-):
+def test_the_signature_downloads_are_the_stored_manifest_and_signature_bytes(client, lead, auditor):
     published, _, signature = build_with_draft(lead)
     args = [published.policy.slug, published.number, signature.pk]
     client.force_login(auditor)
