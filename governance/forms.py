@@ -6,7 +6,7 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.db import models
 
-from governance import policy_yaml
+from governance import policy_yaml, validation
 from governance.models import (
     CapabilityThreshold,
     PauseAuthority,
@@ -94,7 +94,7 @@ class SlugListField(forms.CharField):
         text = super().to_python(value)
         slugs = sorted({part.strip() for part in text.split(",") if part.strip()})
         for slug in slugs:
-            if not policy_yaml._SLUG.match(slug):
+            if not validation.SLUG.match(slug):
                 raise forms.ValidationError(f"{slug!r} is not a model slug.")
         return slugs
 

@@ -8,15 +8,21 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
 
-from governance.validation import alert_on_wrong_side
+from governance.validation import CODE, SLUG, alert_on_wrong_side
+
+slug_validator = RegexValidator(SLUG, "Use lower-case letters, digits and single hyphens.")
+code_validator = RegexValidator(
+    CODE, "Use letters, digits, dots, dashes and underscores, starting with a letter or digit."
+)
 
 
 class Policy(models.Model):
     name = models.CharField(max_length=200)
-    slug = models.SlugField(max_length=60, unique=True)
+    slug = models.SlugField(max_length=60, unique=True, validators=[slug_validator])
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
@@ -102,7 +108,7 @@ class VersionItem(models.Model):
 class SafetyLevel(VersionItem):
     version = models.ForeignKey(PolicyVersion, on_delete=models.CASCADE, related_name="levels")
     rank = models.PositiveSmallIntegerField()
-    code = models.CharField(max_length=30)
+    code = models.CharField(max_length=30, validators=[code_validator])
     name = models.CharField(max_length=100)
     capability_bar = models.TextField(blank=True)
     defined = models.BooleanField(
@@ -124,7 +130,7 @@ class SafetyLevel(VersionItem):
 
 class RiskDomain(VersionItem):
     version = models.ForeignKey(PolicyVersion, on_delete=models.CASCADE, related_name="domains")
-    code = models.CharField(max_length=30)
+    code = models.CharField(max_length=30, validators=[code_validator])
     name = models.CharField(max_length=100)
     description = models.TextField(blank=True)
 
@@ -139,7 +145,7 @@ class RiskDomain(VersionItem):
 class CapabilityThreshold(VersionItem):
     version = models.ForeignKey(PolicyVersion, on_delete=models.CASCADE, related_name="thresholds")
     domain = models.ForeignKey(RiskDomain, on_delete=models.PROTECT, related_name="thresholds")
-    code = models.CharField(max_length=30)
+    code = models.CharField(max_length=30, validators=[code_validator])
     description = models.TextField(blank=True)
     required_level = models.ForeignKey(
         SafetyLevel, on_delete=models.PROTECT, related_name="thresholds"
@@ -203,7 +209,7 @@ class Safeguard(VersionItem):
         RELEASE = "release", "Each release"
 
     version = models.ForeignKey(PolicyVersion, on_delete=models.CASCADE, related_name="safeguards")
-    code = models.CharField(max_length=30)
+    code = models.CharField(max_length=30, validators=[code_validator])
     name = models.CharField(max_length=150)
     family = models.CharField(max_length=20, choices=Family.choices)
     scope = models.CharField(max_length=20, choices=Scope.choices)

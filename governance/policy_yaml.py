@@ -20,8 +20,8 @@ from governance.content import FORMAT
 from governance.validation import Path
 
 MAX_BYTES = 512 * 1024
-_SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
-_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+_SLUG = validation.SLUG
+_CODE = validation.CODE
 
 
 @dataclass(frozen=True)

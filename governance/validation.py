@@ -7,12 +7,15 @@ which the YAML importer turns into a line number and the editor into a place on 
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 Path = tuple[str | int, ...]
+SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")  # policies, and models named in an authority
+CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")  # levels, domains, thresholds, safeguards
 BELOW = {">=", ">"}  # for these comparators an alert value lies below the threshold value
 
 
