@@ -19,7 +19,7 @@ from functools import wraps
 from typing import Any, TypeVar, cast
 
 from django.contrib.auth.decorators import login_not_required
-from django.contrib.auth.models import AbstractBaseUser, AbstractUser, AnonymousUser, Group
+from django.contrib.auth.models import AbstractBaseUser, AbstractUser, AnonymousUser, Group, User
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
 from django.db.models import Model, QuerySet
 from django.http import Http404, HttpRequest, HttpResponseBase
@@ -77,6 +77,14 @@ def requires(rule: Rule) -> Callable[[View], View]:
         return login_not_required(wrapped) if rule is PUBLIC else wrapped
 
     return decorate
+
+
+def acting_user(request: HttpRequest) -> User:
+    """The signed-in person behind a request that a rule has already let through."""
+    user = request.user
+    if not isinstance(user, User) or not user.is_active:
+        raise PermissionDenied
+    return user
 
 
 def declared_rule(view: Any) -> Rule | None:

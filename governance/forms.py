@@ -30,7 +30,7 @@ class VersionItemForm(forms.ModelForm):  # type: ignore[type-arg]
 
     def clean_code(self) -> str:
         code: str = self.cleaned_data["code"].strip()
-        model: type[models.Model] = self._meta.model  # type: ignore[assignment]
+        model: type[models.Model] = self._meta.model
         taken = model._default_manager.filter(version=self.version, code=code)
         if taken.exclude(pk=self.instance.pk).exists():
             raise forms.ValidationError(f"{code} is already used in this version.")
@@ -90,8 +90,8 @@ class SlugListField(forms.CharField):
     def prepare_value(self, value: Any) -> Any:
         return ", ".join(value) if isinstance(value, list) else value
 
-    def to_python(self, value: Any) -> list[str]:
-        text = super().to_python(value)
+    def to_python(self, value: Any) -> list[str]:  # type: ignore[override]
+        text = super().to_python(value) or ""
         slugs = sorted({part.strip() for part in text.split(",") if part.strip()})
         for slug in slugs:
             if not validation.SLUG.match(slug):

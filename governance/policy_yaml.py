@@ -161,7 +161,7 @@ class _Reader:
         if value is None and not required:
             return None
         try:
-            finite = math.isfinite(value)
+            finite = math.isfinite(value)  # type: ignore[arg-type]
         except (TypeError, OverflowError):  # not a number, or an integer beyond any float
             finite = False
         if not isinstance(value, int | float) or isinstance(value, bool) or not finite:

@@ -117,7 +117,9 @@ def _edit(
     form = kind.form(request.POST or None, instance=instance, version=version)
     if request.method == "POST" and form.is_valid():
         try:
-            item = services.item_save(actor=request.user, item=form.save(commit=False))  # type: ignore[arg-type]
+            item = services.item_save(
+                actor=core_access.acting_user(request), item=form.save(commit=False)
+            )
         except ValidationError as error:
             _attach_errors(form, error)
         except services.RegisterError as error:
@@ -154,7 +156,7 @@ def item_delete(request: HttpRequest, slug: str, number: int, kind: str, pk: int
     version, spec = get_version(slug, number), KINDS[kind]
     item = _item(version, spec, pk)
     try:
-        services.item_delete(actor=request.user, item=item)  # type: ignore[arg-type]
+        services.item_delete(actor=core_access.acting_user(request), item=item)
     except services.RegisterError as error:
         return _refused(request, version, error)
     return _saved(request, version, spec.section, f"Removed {spec.label} {item}.")
@@ -169,7 +171,9 @@ def version_settings(request: HttpRequest, slug: str, number: int) -> HttpRespon
     form = register_forms.VersionSettingsForm(request.POST or None, instance=version)
     if request.method == "POST" and form.is_valid():
         try:
-            services.version_update(actor=request.user, version=version, changes=form.cleaned_data)  # type: ignore[arg-type]
+            services.version_update(
+                actor=core_access.acting_user(request), version=version, changes=form.cleaned_data
+            )
         except ValidationError as error:
             _attach_errors(form, error)
         except services.RegisterError as error:
@@ -189,7 +193,7 @@ def version_settings(request: HttpRequest, slug: str, number: int) -> HttpRespon
 def draft_start(request: HttpRequest, slug: str) -> HttpResponse:
     policy = get_object_or_404(Policy, slug=slug)
     try:
-        version = services.draft_start(actor=request.user, policy=policy)  # type: ignore[arg-type]
+        version = services.draft_start(actor=core_access.acting_user(request), policy=policy)
     except services.RegisterError as error:
         messages.error(request, str(error))
         return redirect("governance:policy", slug=slug)
@@ -202,7 +206,7 @@ def draft_start(request: HttpRequest, slug: str) -> HttpResponse:
 def draft_discard(request: HttpRequest, slug: str, number: int) -> HttpResponse:
     version = get_version(slug, number)
     try:
-        services.draft_discard(actor=request.user, version=version)  # type: ignore[arg-type]
+        services.draft_discard(actor=core_access.acting_user(request), version=version)
     except services.RegisterError as error:
         return _refused(request, version, error)
     messages.success(request, f"Discarded draft version {number}.")
@@ -221,11 +225,13 @@ def version_sign(request: HttpRequest, slug: str, number: int) -> HttpResponse:
         try:
             reauth = signing.reauthenticate(
                 request=request,
-                user=request.user,
-                password=form.cleaned_data["password"],  # type: ignore[arg-type]
+                user=core_access.acting_user(request),
+                password=form.cleaned_data["password"],
                 otp_token=form.cleaned_data["otp_token"],
             )
-            outcome = publishing.version_sign(actor=request.user, version=version, reauth=reauth)  # type: ignore[arg-type]
+            outcome = publishing.version_sign(
+                actor=core_access.acting_user(request), version=version, reauth=reauth
+            )
         except signing.ReauthenticationFailed as error:
             form.add_error("password", str(error))
         except services.RegisterError as error:
@@ -259,7 +265,9 @@ def version_sign(request: HttpRequest, slug: str, number: int) -> HttpResponse:
 def policy_new(request: HttpRequest) -> HttpResponse:
     form = register_forms.PolicyForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        version = services.policy_create(actor=request.user, **form.cleaned_data)  # type: ignore[arg-type]
+        version = services.policy_create(
+            actor=core_access.acting_user(request), **form.cleaned_data
+        )
         messages.success(request, f"Created {version.policy.name} with an empty draft.")
         return redirect(_version_url(version))
     return render(
@@ -269,8 +277,8 @@ def policy_new(request: HttpRequest) -> HttpResponse:
 
 def _import(request: HttpRequest, text: str | None, name: str | None) -> Any:
     if name is not None:
-        return services.template_load(actor=request.user, name=name)  # type: ignore[arg-type]
-    return services.policy_import(actor=request.user, text=text or "")  # type: ignore[arg-type]
+        return services.template_load(actor=core_access.acting_user(request), name=name)
+    return services.policy_import(actor=core_access.acting_user(request), text=text or "")
 
 
 @core_access.requires(access.EDIT)

@@ -26,7 +26,7 @@ def bootstrap(bound_field: Any) -> str:
     """Render a form field's widget with Bootstrap's classes (and is-invalid on errors)."""
     widget = type(bound_field.field.widget).__name__
     if widget in _MULTI_CHECK:
-        return bound_field.as_widget()
+        return str(bound_field.as_widget())
     css = (
         "form-check-input"
         if widget in _CHECK
@@ -36,4 +36,4 @@ def bootstrap(bound_field: Any) -> str:
     )
     if bound_field.errors:
         css += " is-invalid"
-    return bound_field.as_widget(attrs={"class": css})
+    return str(bound_field.as_widget(attrs={"class": css}))
