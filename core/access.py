@@ -24,7 +24,12 @@ from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
 from django.db.models import Model, QuerySet
 from django.http import Http404, HttpRequest, HttpResponseBase
 from guardian.core import ObjectPermissionChecker
+from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 from guardian.shortcuts import assign_perm, get_objects_for_user, remove_perm
+
+# Apps declare their direct-FK object-permission tables with these bases (so that no module but
+# this one imports django-guardian).
+__all__ = ["GroupObjectPermissionBase", "UserObjectPermissionBase"]
 
 AnyUser = AbstractUser | AnonymousUser
 M = TypeVar("M", bound=Model)

@@ -72,3 +72,22 @@ class Signature(models.Model):
 
     def __str__(self) -> str:
         return f"{self.printed_name}: {self.meaning_text}"
+
+
+class ApiToken(models.Model):
+    """A machine credential acting as its person. Only a SHA-256 of the secret is stored; the
+    secret is shown once, when the token is made."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    name = models.CharField(max_length=100)
+    prefix = models.CharField(max_length=12)  # shown in lists so a person can tell tokens apart
+    digest = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"

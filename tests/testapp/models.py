@@ -1,7 +1,7 @@
 """A test-only model with django-guardian direct-FK permission tables, for the access layer."""
 
 from django.db import models
-from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
+from core.access import GroupObjectPermissionBase, UserObjectPermissionBase
 
 
 class Widget(models.Model):

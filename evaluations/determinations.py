@@ -1,0 +1,196 @@
+"""Determinations and the required level, as pure functions over plain data (no ORM).
+
+For each capability threshold of the policy in force, and one model version's runs:
+
+* **crossed** — some successful, non-invalidated run of a condition's evaluation crosses the
+  condition's value. Any such run counts, however old and whatever came after: a kinder re-run
+  does not erase a crossing (no "eval shopping").
+* **ruled out** — nothing crossed, and *every* condition has a current (within the policy's
+  re-evaluation interval) successful run that reports its metric.
+* **alert** — ruled out, but some run is past a condition's alert value (early warning).
+* **cannot rule out** — anything else: no run, only failed runs, a run that does not report the
+  metric, or evidence older than the interval. Precautionary: it counts as crossed.
+
+The required level is the highest level required by a crossed or cannot-rule-out threshold, and
+never below the baseline. A signed override replaces a threshold's outcome while the evidence it
+considered is still exactly the evidence there is.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+CROSSED, ALERT, RULED_OUT, CANNOT_RULE_OUT = "crossed", "alert", "ruled_out", "cannot_rule_out"
+REQUIRES_LEVEL = {CROSSED, CANNOT_RULE_OUT}
+COMPARATORS: dict[str, Callable[[float, float], bool]] = {
+    ">=": operator.ge, ">": operator.gt, "<=": operator.le, "<": operator.lt,
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class RunFact:
+    run_id: str
+    evaluation: str
+    succeeded: bool
+    completed_at: datetime | None
+    results: dict[str, float] = field(default_factory=dict)
+    invalidated: bool = False
+
+    def counts(self) -> bool:
+        return self.succeeded and not self.invalidated
+
+
+@dataclass(frozen=True)
+class OverrideFact:
+    override_id: str
+    threshold: str
+    outcome: str
+    considered_runs: frozenset[str]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    threshold: str
+    level: str
+    outcome: str
+    computed_outcome: str
+    reason: str
+    deciding_run: str | None = None
+    deciding_metric: str = ""
+    deciding_value: float | None = None
+    evidence: tuple[str, ...] = ()
+    override_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Assessment:
+    outcomes: list[Outcome]
+    required_level: str
+    required_rank: int
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _newest_first(run: RunFact) -> datetime:
+    return run.completed_at or _EPOCH
+
+
+@dataclass(frozen=True)
+class _Found:
+    outcome: str
+    reason: str
+    run: RunFact | None = None
+    value: float | None = None
+
+
+def _condition(
+    condition: dict[str, Any], runs: Sequence[RunFact], now: datetime, interval: timedelta
+) -> _Found:
+    evaluation, metric = condition["evaluation"], condition["metric"]
+    name = f"{evaluation}/{metric}"
+    passes = COMPARATORS[condition["comparator"]]
+    of_evaluation = [run for run in runs if run.evaluation == evaluation]
+    reporting = sorted(
+        (run for run in of_evaluation if run.counts() and metric in run.results),
+        key=_newest_first,
+        reverse=True,
+    )
+    for run in reporting:
+        value = run.results[metric]
+        if passes(value, condition["value"]):
+            rule = f"{condition['comparator']} {condition['value']!r}"
+            return _Found(CROSSED, f"{name} = {value!r} in run {run.run_id} ({rule})", run, value)
+    if not of_evaluation:
+        return _Found(CANNOT_RULE_OUT, f"no run of {evaluation}")
+    if not any(run.counts() for run in of_evaluation):
+        return _Found(CANNOT_RULE_OUT, f"only failed or invalidated runs of {evaluation}")
+    if not reporting:
+        return _Found(CANNOT_RULE_OUT, f"no successful run of {evaluation} reports {metric}")
+    latest = reporting[0]
+    if latest.completed_at is None or now - latest.completed_at > interval:
+        reason = (
+            f"the latest run of {evaluation} ({latest.run_id}) is older than {interval.days} days"
+        )
+        return _Found(CANNOT_RULE_OUT, reason, latest, latest.results[metric])
+    alert = condition.get("alert_value")
+    for run in reporting:
+        value = run.results[metric]
+        if alert is not None and passes(value, alert):
+            reason = f"{name} = {value!r} in run {run.run_id} is past the alert value {alert!r}"
+            return _Found(ALERT, reason, run, value)
+    value = latest.results[metric]
+    return _Found(RULED_OUT, f"{name} = {value!r} in run {latest.run_id}", latest, value)
+
+
+_SEVERITY = {CROSSED: 3, CANNOT_RULE_OUT: 2, ALERT: 1, RULED_OUT: 0}
+
+
+def determine(
+    threshold: dict[str, Any], runs: Sequence[RunFact], now: datetime, interval: timedelta
+) -> Outcome:
+    """One threshold: the most severe of its conditions' outcomes decides."""
+    conditions = threshold["conditions"]
+    found = [_condition(condition, runs, now, interval) for condition in conditions]
+    keys = {condition["evaluation"] for condition in conditions}
+    evidence = tuple(sorted(run.run_id for run in runs if run.evaluation in keys))
+    index = max(range(len(found)), key=lambda i: _SEVERITY[found[i].outcome])
+    decisive = found[index]
+    reason = decisive.reason
+    if decisive.outcome == RULED_OUT:
+        reason = "ruled out: " + "; ".join(f.reason for f in found)
+    return Outcome(
+        threshold=threshold["code"],
+        level=threshold["required_level"],
+        outcome=decisive.outcome,
+        computed_outcome=decisive.outcome,
+        reason=reason,
+        deciding_run=decisive.run.run_id if decisive.run else None,
+        deciding_metric=conditions[index]["metric"] if decisive.run else "",
+        deciding_value=decisive.value,
+        evidence=evidence,
+    )
+
+
+def apply_override(outcome: Outcome, overrides: Iterable[OverrideFact]) -> Outcome:
+    """The newest override of this threshold that considered exactly today's evidence."""
+    for override in overrides:
+        if override.threshold == outcome.threshold and override.considered_runs == frozenset(
+            outcome.evidence
+        ):
+            return replace(
+                outcome,
+                outcome=override.outcome,
+                override_id=override.override_id,
+                reason=f"signed override ({override.outcome}); computed: {outcome.reason}",
+            )
+    return outcome
+
+
+def assess(
+    content: dict[str, Any],
+    runs: Sequence[RunFact],
+    *,
+    now: datetime,
+    overrides: Sequence[OverrideFact] = (),
+) -> Assessment:
+    """Every threshold of a policy version's content, and the required level that follows."""
+    interval = timedelta(days=content["version"]["reevaluation_interval_days"])
+    ranks = {level["code"]: level["rank"] for level in content["levels"]}
+    outcomes = [
+        apply_override(determine(threshold, runs, now, interval), overrides)
+        for threshold in content["thresholds"]
+    ]
+    baseline = content["version"].get("baseline_level")
+    candidates = [(ranks.get(baseline, 0), baseline or "")] if baseline else [(0, "")]
+    candidates += [
+        (ranks[o.level], o.level)
+        for o in outcomes
+        if o.outcome in REQUIRES_LEVEL and o.level in ranks
+    ]
+    rank, level = max(candidates)
+    return Assessment(outcomes=outcomes, required_level=level, required_rank=rank)
