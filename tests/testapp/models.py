@@ -1,6 +1,7 @@
 """A test-only model with django-guardian direct-FK permission tables, for the access layer."""
 
 from django.db import models
+
 from core.access import GroupObjectPermissionBase, UserObjectPermissionBase
 
 
