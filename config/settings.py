@@ -236,7 +236,11 @@ CONTENT_SECURITY_POLICY = {
 # after the visibility timeout, so it must be longer or a slow task would run twice at once.
 CELERY_TASK_TIME_LIMIT = 15 * 60
 CELERY_TASK_SOFT_TIME_LIMIT = 14 * 60
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 2 * 3600}
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": 2 * 3600,
+    "socket_connect_timeout": 1,
+    "socket_timeout": 5,
+}
 CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"visibility_timeout": 2 * 3600}
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
@@ -246,9 +250,16 @@ CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_RESULT_EXPIRES = 24 * 3600
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A web request that enqueues while Redis is down gives up quickly; the work stays recorded in
+# the database and the sweep enqueues it later (core/jobs.py).
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2,
+}
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE = {
     "verify-audit-chain": {"task": "core.tasks.verify_audit_chain", "schedule": 3600.0},
+    "sweep-recompute": {"task": "evaluations.tasks.sweep_recompute", "schedule": 60.0},
+    "mark-stale-evidence": {"task": "evaluations.tasks.mark_stale_evidence", "schedule": 86400.0},
 }
 # Without Redis, tasks run in-process when their transaction commits (delay_on_commit).
 CELERY_TASK_ALWAYS_EAGER = REDIS_URL is None

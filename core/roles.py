@@ -32,25 +32,27 @@ GOVERNANCE_LEAD = Role(
         "governance.add_policy",
         "governance.edit_register",
         "governance.publish_policyversion",
+        "evaluations.view_model",
+        "evaluations.add_evaluation",
     ),
 )
 PRODUCT_OWNER = Role(
     slug="product_owner",
     name="Product owner",
     summary="Registers model versions, brings in evaluation results, requests releases.",
-    permissions=(),
+    permissions=("evaluations.add_model",),
 )
 AUTHORITY = Role(
     slug="authority",
     name="Designated authority",
     summary="Signs release approvals and pause, restrict and lift decisions in scope.",
-    permissions=(),
+    permissions=("evaluations.view_model",),
 )
 AUDITOR = Role(
     slug="auditor",
     name="Auditor",
     summary="Reads everything in scope, browses the history, exports verifiable bundles.",
-    permissions=("core.view_auditevent",),
+    permissions=("core.view_auditevent", "evaluations.view_model"),
 )
 
 ROLES: tuple[Role, ...] = (GOVERNANCE_LEAD, PRODUCT_OWNER, AUTHORITY, AUDITOR)

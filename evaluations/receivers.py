@@ -4,12 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
+from core import jobs
 from evaluations import tasks
 
 
 def on_policy_published(sender: Any, version_id: int, **kwargs: Any) -> None:
-    # Sent after commit, so the published version is visible to the worker.
-    tasks.recompute_all_model_versions.delay(version_id)
+    # Sent after commit, so the published version is visible to the worker. If the broker is
+    # down, the sweep cannot help (nothing is marked yet), so mark every version right here.
+    if not jobs.enqueue(tasks.recompute_all_model_versions, version_id):
+        from evaluations.recompute import mark_all
+
+        mark_all(reason=f"policy {version_id}")
 
 
 def connect() -> None:

@@ -1,20 +1,41 @@
+"""Celery tasks: thin interfaces onto the recompute service. All idempotent."""
+
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from celery import shared_task
 
-log = logging.getLogger(__name__)
+from evaluations import recompute
+
+
+@shared_task
+def recompute_model_version(version_id: int) -> dict[str, Any]:
+    outcome = recompute.recompute(version_id)
+    return {
+        "version": outcome.version_id,
+        "skipped": outcome.skipped,
+        "required_level": outcome.required_level,
+        "changed": outcome.changed,
+    }
 
 
 @shared_task
 def recompute_all_model_versions(policy_version_id: int) -> dict[str, Any]:
-    """Recompute every model version's required level against a newly published policy.
+    """A policy took effect: every model version is marked and recomputed."""
+    return {
+        "policy_version": policy_version_id,
+        "model_versions": recompute.mark_all(reason=f"policy {policy_version_id}"),
+    }
 
-    Idempotent. Model versions and their evaluation results arrive with the evaluations
-    app's models; until then there is nothing to recompute and the task reports zero.
-    """
-    recomputed = 0
-    log.info("recompute for policy version %s: %s model versions", policy_version_id, recomputed)
-    return {"policy_version": policy_version_id, "model_versions": recomputed}
+
+@shared_task
+def sweep_recompute() -> dict[str, Any]:
+    """Every minute: enqueue what is still marked (a lost enqueue, a worker that died)."""
+    return {"enqueued": recompute.sweep()}
+
+
+@shared_task
+def mark_stale_evidence() -> dict[str, Any]:
+    """Daily: versions whose ruling-out evidence went stale are recomputed."""
+    return {"marked": recompute.mark_stale()}

@@ -10,218 +10,547 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('auth', '0012_alter_user_first_name_max_length'),
-        ('core', '0006_apitoken'),
-        ('governance', '0003_code_and_slug_rules'),
+        ("auth", "0012_alter_user_first_name_max_length"),
+        ("core", "0006_apitoken"),
+        ("governance", "0003_code_and_slug_rules"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Evaluation',
+            name="Evaluation",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('key', models.CharField(max_length=100, unique=True)),
-                ('name', models.CharField(max_length=200)),
-                ('domain', models.CharField(blank=True, help_text='e.g. CBRN, CYBER, AIRD', max_length=30)),
-                ('harness', models.CharField(blank=True, max_length=50)),
-                ('description', models.TextField(blank=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("key", models.CharField(max_length=100, unique=True)),
+                ("name", models.CharField(max_length=200)),
+                (
+                    "domain",
+                    models.CharField(blank=True, help_text="e.g. CBRN, CYBER, AIRD", max_length=30),
+                ),
+                ("harness", models.CharField(blank=True, max_length=50)),
+                ("description", models.TextField(blank=True)),
             ],
             options={
-                'ordering': ['key'],
+                "ordering": ["key"],
             },
         ),
         migrations.CreateModel(
-            name='Model',
+            name="Model",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('slug', models.SlugField(max_length=60, unique=True, validators=[django.core.validators.RegexValidator(re.compile('^[a-z0-9]+(?:-[a-z0-9]+)*$'), 'Use lower-case letters, digits and single hyphens.')])),
-                ('name', models.CharField(max_length=200)),
-                ('family', models.CharField(blank=True, max_length=100)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('owner', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "slug",
+                    models.SlugField(
+                        max_length=60,
+                        unique=True,
+                        validators=[
+                            django.core.validators.RegexValidator(
+                                re.compile("^[a-z0-9]+(?:-[a-z0-9]+)*$"),
+                                "Use lower-case letters, digits and single hyphens.",
+                            )
+                        ],
+                    ),
+                ),
+                ("name", models.CharField(max_length=200)),
+                ("family", models.CharField(blank=True, max_length=100)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "owner",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['name'],
-                'permissions': [('feed_model', 'Can register versions and bring in results')],
+                "ordering": ["name"],
+                "permissions": [("feed_model", "Can register versions and bring in results")],
             },
         ),
         migrations.CreateModel(
-            name='ModelVersion',
+            name="ModelVersion",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('label', models.CharField(max_length=100, unique=True)),
-                ('effective_compute', models.FloatField(blank=True, help_text='Training compute in FLOP (informational)', null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('required_level', models.CharField(blank=True, max_length=30)),
-                ('required_rank', models.PositiveSmallIntegerField(blank=True, null=True)),
-                ('assessed_at', models.DateTimeField(blank=True, null=True)),
-                ('needs_recompute', models.BooleanField(default=True)),
-                ('evidence_watermark', models.PositiveBigIntegerField(default=1)),
-                ('assessed_watermark', models.PositiveBigIntegerField(default=0)),
-                ('assessed_policy', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='governance.policyversion')),
-                ('created_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('model', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='versions', to='evaluations.model')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("label", models.CharField(max_length=100, unique=True)),
+                (
+                    "effective_compute",
+                    models.FloatField(
+                        blank=True, help_text="Training compute in FLOP (informational)", null=True
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("required_level", models.CharField(blank=True, max_length=30)),
+                ("required_rank", models.PositiveSmallIntegerField(blank=True, null=True)),
+                ("assessed_at", models.DateTimeField(blank=True, null=True)),
+                ("needs_recompute", models.BooleanField(default=True)),
+                ("evidence_watermark", models.PositiveBigIntegerField(default=1)),
+                ("assessed_watermark", models.PositiveBigIntegerField(default=0)),
+                (
+                    "assessed_policy",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="governance.policyversion",
+                    ),
+                ),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "model",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="versions",
+                        to="evaluations.model",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['model', 'created_at'],
+                "ordering": ["model", "created_at"],
             },
         ),
         migrations.CreateModel(
-            name='EvaluationRun',
+            name="EvaluationRun",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('run_id', models.CharField(max_length=200, unique=True)),
-                ('status', models.CharField(choices=[('success', 'Success'), ('error', 'Error'), ('cancelled', 'Cancelled')], max_length=20)),
-                ('harness', models.CharField(blank=True, max_length=50)),
-                ('harness_version', models.CharField(blank=True, max_length=50)),
-                ('source', models.CharField(choices=[('api', 'API'), ('inspect', 'Inspect AI log'), ('lm-eval', 'lm-evaluation-harness results'), ('csv', 'CSV'), ('manual', 'Manual')], max_length=20)),
-                ('started_at', models.DateTimeField(blank=True, null=True)),
-                ('completed_at', models.DateTimeField(blank=True, null=True)),
-                ('fingerprint', models.CharField(max_length=64)),
-                ('received_at', models.DateTimeField(auto_now_add=True)),
-                ('evaluation', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='runs', to='evaluations.evaluation')),
-                ('imported_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('model_version', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='runs', to='evaluations.modelversion')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("run_id", models.CharField(max_length=200, unique=True)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("success", "Success"),
+                            ("error", "Error"),
+                            ("cancelled", "Cancelled"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("harness", models.CharField(blank=True, max_length=50)),
+                ("harness_version", models.CharField(blank=True, max_length=50)),
+                (
+                    "source",
+                    models.CharField(
+                        choices=[
+                            ("api", "API"),
+                            ("inspect", "Inspect AI log"),
+                            ("lm-eval", "lm-evaluation-harness results"),
+                            ("csv", "CSV"),
+                            ("manual", "Manual"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("started_at", models.DateTimeField(blank=True, null=True)),
+                ("completed_at", models.DateTimeField(blank=True, null=True)),
+                ("fingerprint", models.CharField(max_length=64)),
+                ("received_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "evaluation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="runs",
+                        to="evaluations.evaluation",
+                    ),
+                ),
+                (
+                    "imported_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "model_version",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="runs",
+                        to="evaluations.modelversion",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-received_at'],
+                "ordering": ["-received_at"],
             },
         ),
         migrations.CreateModel(
-            name='Override',
+            name="Override",
             fields=[
-                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
-                ('threshold', models.CharField(max_length=30)),
-                ('outcome', models.CharField(choices=[('crossed', 'Crossed'), ('alert', 'Alert'), ('ruled_out', 'Ruled out'), ('cannot_rule_out', 'Cannot rule out')], max_length=20)),
-                ('rationale', models.TextField()),
-                ('considered_runs', models.JSONField(default=list)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('created_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('model_version', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='overrides', to='evaluations.modelversion')),
-                ('policy_version', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='governance.policyversion')),
-                ('signature', models.OneToOneField(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='core.signature')),
+                (
+                    "id",
+                    models.UUIDField(
+                        default=uuid.uuid4, editable=False, primary_key=True, serialize=False
+                    ),
+                ),
+                ("threshold", models.CharField(max_length=30)),
+                (
+                    "outcome",
+                    models.CharField(
+                        choices=[
+                            ("crossed", "Crossed"),
+                            ("alert", "Alert"),
+                            ("ruled_out", "Ruled out"),
+                            ("cannot_rule_out", "Cannot rule out"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("rationale", models.TextField()),
+                ("considered_runs", models.JSONField(default=list)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "model_version",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="overrides",
+                        to="evaluations.modelversion",
+                    ),
+                ),
+                (
+                    "policy_version",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="governance.policyversion",
+                    ),
+                ),
+                (
+                    "signature",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="core.signature",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at'],
+                "ordering": ["-created_at"],
             },
         ),
         migrations.CreateModel(
-            name='Determination',
+            name="Determination",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('threshold', models.CharField(max_length=30)),
-                ('level', models.CharField(max_length=30)),
-                ('outcome', models.CharField(choices=[('crossed', 'Crossed'), ('alert', 'Alert'), ('ruled_out', 'Ruled out'), ('cannot_rule_out', 'Cannot rule out')], max_length=20)),
-                ('computed_outcome', models.CharField(choices=[('crossed', 'Crossed'), ('alert', 'Alert'), ('ruled_out', 'Ruled out'), ('cannot_rule_out', 'Cannot rule out')], max_length=20)),
-                ('reason', models.TextField()),
-                ('deciding_metric', models.CharField(blank=True, max_length=100)),
-                ('deciding_value', models.FloatField(blank=True, null=True)),
-                ('evidence', models.JSONField(default=list)),
-                ('computed_at', models.DateTimeField()),
-                ('policy_version', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='governance.policyversion')),
-                ('deciding_run', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='evaluations.evaluationrun')),
-                ('model_version', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='determinations', to='evaluations.modelversion')),
-                ('override', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='evaluations.override')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("threshold", models.CharField(max_length=30)),
+                ("level", models.CharField(max_length=30)),
+                (
+                    "outcome",
+                    models.CharField(
+                        choices=[
+                            ("crossed", "Crossed"),
+                            ("alert", "Alert"),
+                            ("ruled_out", "Ruled out"),
+                            ("cannot_rule_out", "Cannot rule out"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "computed_outcome",
+                    models.CharField(
+                        choices=[
+                            ("crossed", "Crossed"),
+                            ("alert", "Alert"),
+                            ("ruled_out", "Ruled out"),
+                            ("cannot_rule_out", "Cannot rule out"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("reason", models.TextField()),
+                ("deciding_metric", models.CharField(blank=True, max_length=100)),
+                ("deciding_value", models.FloatField(blank=True, null=True)),
+                ("evidence", models.JSONField(default=list)),
+                ("computed_at", models.DateTimeField()),
+                (
+                    "policy_version",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="governance.policyversion",
+                    ),
+                ),
+                (
+                    "deciding_run",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="evaluations.evaluationrun",
+                    ),
+                ),
+                (
+                    "model_version",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="determinations",
+                        to="evaluations.modelversion",
+                    ),
+                ),
+                (
+                    "override",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="evaluations.override",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['threshold'],
+                "ordering": ["threshold"],
             },
         ),
         migrations.CreateModel(
-            name='RawFile',
+            name="RawFile",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('sha256', models.CharField(max_length=64, unique=True)),
-                ('size', models.PositiveBigIntegerField()),
-                ('name', models.CharField(max_length=255)),
-                ('file', models.FileField(upload_to='raw/')),
-                ('uploaded_at', models.DateTimeField(auto_now_add=True)),
-                ('uploaded_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("sha256", models.CharField(max_length=64, unique=True)),
+                ("size", models.PositiveBigIntegerField()),
+                ("name", models.CharField(max_length=255)),
+                ("file", models.FileField(upload_to="raw/")),
+                ("uploaded_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "uploaded_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='ImportJob',
+            name="ImportJob",
             fields=[
-                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
-                ('state', models.CharField(choices=[('queued', 'Queued'), ('running', 'Running'), ('succeeded', 'Succeeded'), ('failed', 'Failed')], default='queued', max_length=20)),
-                ('progress', models.PositiveSmallIntegerField(default=0)),
-                ('detected_format', models.CharField(blank=True, max_length=30)),
-                ('errors', models.JSONField(default=list)),
-                ('runs_created', models.JSONField(default=list)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('requested_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('model_version', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='evaluations.modelversion')),
-                ('raw_file', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='evaluations.rawfile')),
+                (
+                    "id",
+                    models.UUIDField(
+                        default=uuid.uuid4, editable=False, primary_key=True, serialize=False
+                    ),
+                ),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("queued", "Queued"),
+                            ("running", "Running"),
+                            ("succeeded", "Succeeded"),
+                            ("failed", "Failed"),
+                        ],
+                        default="queued",
+                        max_length=20,
+                    ),
+                ),
+                ("progress", models.PositiveSmallIntegerField(default=0)),
+                ("detected_format", models.CharField(blank=True, max_length=30)),
+                ("errors", models.JSONField(default=list)),
+                ("runs_created", models.JSONField(default=list)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "requested_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "model_version",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="evaluations.modelversion",
+                    ),
+                ),
+                (
+                    "raw_file",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="evaluations.rawfile",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at'],
+                "ordering": ["-created_at"],
             },
         ),
         migrations.AddField(
-            model_name='evaluationrun',
-            name='raw_file',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='runs', to='evaluations.rawfile'),
+            model_name="evaluationrun",
+            name="raw_file",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="runs",
+                to="evaluations.rawfile",
+            ),
         ),
         migrations.CreateModel(
-            name='Result',
+            name="Result",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('metric', models.CharField(max_length=100)),
-                ('value', models.FloatField()),
-                ('stderr', models.FloatField(blank=True, null=True)),
-                ('samples', models.PositiveIntegerField(blank=True, null=True)),
-                ('run', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='results', to='evaluations.evaluationrun')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("metric", models.CharField(max_length=100)),
+                ("value", models.FloatField()),
+                ("stderr", models.FloatField(blank=True, null=True)),
+                ("samples", models.PositiveIntegerField(blank=True, null=True)),
+                (
+                    "run",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="results",
+                        to="evaluations.evaluationrun",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['metric'],
+                "ordering": ["metric"],
             },
         ),
         migrations.CreateModel(
-            name='ModelGroupObjectPermission',
+            name="ModelGroupObjectPermission",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('content_object', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to='evaluations.model')),
-                ('group', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to='auth.group')),
-                ('permission', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to='auth.permission')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "content_object",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, to="evaluations.model"
+                    ),
+                ),
+                (
+                    "group",
+                    models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to="auth.group"),
+                ),
+                (
+                    "permission",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, to="auth.permission"
+                    ),
+                ),
             ],
             options={
-                'abstract': False,
-                'unique_together': {('group', 'permission', 'content_object')},
+                "abstract": False,
+                "unique_together": {("group", "permission", "content_object")},
             },
         ),
         migrations.CreateModel(
-            name='ModelUserObjectPermission',
+            name="ModelUserObjectPermission",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('content_object', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to='evaluations.model')),
-                ('permission', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to='auth.permission')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "content_object",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, to="evaluations.model"
+                    ),
+                ),
+                (
+                    "permission",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, to="auth.permission"
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, to=settings.AUTH_USER_MODEL
+                    ),
+                ),
             ],
             options={
-                'abstract': False,
-                'unique_together': {('user', 'permission', 'content_object')},
+                "abstract": False,
+                "unique_together": {("user", "permission", "content_object")},
             },
         ),
         migrations.AddIndex(
-            model_name='modelversion',
-            index=models.Index(condition=models.Q(('needs_recompute', True)), fields=['needs_recompute'], name='to_recompute'),
+            model_name="modelversion",
+            index=models.Index(
+                condition=models.Q(("needs_recompute", True)),
+                fields=["needs_recompute"],
+                name="to_recompute",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='determination',
-            constraint=models.UniqueConstraint(fields=('model_version', 'threshold'), name='one_determination_per_threshold'),
+            model_name="determination",
+            constraint=models.UniqueConstraint(
+                fields=("model_version", "threshold"), name="one_determination_per_threshold"
+            ),
         ),
         migrations.AddIndex(
-            model_name='evaluationrun',
-            index=models.Index(fields=['model_version', 'evaluation'], name='run_version_eval'),
+            model_name="evaluationrun",
+            index=models.Index(fields=["model_version", "evaluation"], name="run_version_eval"),
         ),
         migrations.AddConstraint(
-            model_name='result',
-            constraint=models.UniqueConstraint(fields=('run', 'metric'), name='result_metric'),
+            model_name="result",
+            constraint=models.UniqueConstraint(fields=("run", "metric"), name="result_metric"),
         ),
     ]

@@ -3,10 +3,18 @@ from django.db import migrations
 from core import dbguard
 
 GUARDS = [
-    dbguard.append_only("evaluations_run_guard", "evaluations_evaluationrun", "evaluation runs are append-only"),
-    dbguard.append_only("evaluations_result_guard", "evaluations_result", "results are append-only"),
-    dbguard.append_only("evaluations_override_guard", "evaluations_override", "overrides are append-only"),
-    dbguard.append_only("evaluations_rawfile_guard", "evaluations_rawfile", "raw files are append-only"),
+    dbguard.append_only(
+        "evaluations_run_guard", "evaluations_evaluationrun", "evaluation runs are append-only"
+    ),
+    dbguard.append_only(
+        "evaluations_result_guard", "evaluations_result", "results are append-only"
+    ),
+    dbguard.append_only(
+        "evaluations_override_guard", "evaluations_override", "overrides are append-only"
+    ),
+    dbguard.append_only(
+        "evaluations_rawfile_guard", "evaluations_rawfile", "raw files are append-only"
+    ),
 ]
 
 
