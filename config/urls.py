@@ -8,5 +8,6 @@ admin.site.index_title = "Console"
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("register/", include("governance.urls")),
+    path("api/v1/", include(("config.api_urls", "api"))),
     path("", include("core.urls")),
 ]

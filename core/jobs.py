@@ -21,7 +21,9 @@ def enqueue(task: Task, *args: Any) -> bool:  # type: ignore[type-arg]
     try:
         task.apply_async(args=args)
     except Exception:  # any broker failure: the sweep retries from the database
-        log.warning("could not enqueue %s%r; the sweep will retry it", task.name, args, exc_info=True)
+        log.warning(
+            "could not enqueue %s%r; the sweep will retry it", task.name, args, exc_info=True
+        )
         return False
     return True
 

@@ -16,7 +16,6 @@ slow_task         3 samples, the solver sleeps -> run is cancelled from outside
 from __future__ import annotations
 
 import anyio
-
 from inspect_ai import Task, task
 from inspect_ai.dataset import MemoryDataset, Sample
 from inspect_ai.scorer import includes, match

@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 import anyio
-
 from inspect_ai import eval as inspect_eval
 from inspect_ai import eval_async
 from inspect_ai.log import EvalLog
@@ -32,6 +31,7 @@ sys.path.insert(0, str(HERE))
 from inspect_tasks import BIO_UPLIFT_SAMPLES, CYBER_CTF_SAMPLES  # noqa: E402
 
 MODEL = "mockllm/model"
+CANCEL_AFTER_SECONDS = 4
 
 
 def _output(text: str) -> ModelOutput:
@@ -66,9 +66,7 @@ def canned(answers: dict[str, str | list[str]]) -> Callable[..., ModelOutput]:
 def bio_answers(n_correct: int) -> dict[str, str | list[str]]:
     out: dict[str, str | list[str]] = {}
     for i, (question, target) in enumerate(BIO_UPLIFT_SAMPLES):
-        out[question] = (
-            f"The answer is {target}." if i < n_correct else "I cannot help with that."
-        )
+        out[question] = f"The answer is {target}." if i < n_correct else "I cannot help with that."
     return out
 
 
@@ -77,9 +75,7 @@ def bio_epoch_answers() -> dict[str, str | list[str]]:
     pattern = [[1, 1, 1], [1, 1, 0], [1, 0, 0], [0, 0, 0], [1, 1, 1]]
     out: dict[str, str | list[str]] = {}
     for (question, target), hits in zip(BIO_UPLIFT_SAMPLES, pattern):
-        out[question] = [
-            f"The answer is {target}." if hit else "I am not sure." for hit in hits
-        ]
+        out[question] = [f"The answer is {target}." if hit else "I am not sure." for hit in hits]
     return out
 
 
@@ -136,7 +132,9 @@ def _collect(log: EvalLog, name: str, log_format: str, out_dir: Path) -> EvalLog
     dest = out_dir / f"{name}.{log_format}"
     shutil.copyfile(src, dest)
     metrics = {
-        f"{s.name}/{m}": v.value for s in (log.results.scores if log.results else []) for m, v in s.metrics.items()
+        f"{s.name}/{m}": v.value
+        for s in (log.results.scores if log.results else [])
+        for m, v in s.metrics.items()
     }
     print(f"  {dest.name}: task={log.eval.task} status={log.status} metrics={metrics}")
     return log
@@ -154,7 +152,7 @@ def run_cancelled(name: str, out_dir: Path, work_dir: Path, log_format: str) -> 
     run_dir.mkdir(parents=True)
 
     async def main() -> None:
-        with anyio.move_on_after(8):
+        with anyio.move_on_after(CANCEL_AFTER_SECONDS):
             await eval_async(
                 f"{TASKS}@slow_task",
                 log_dir=str(run_dir),
@@ -180,7 +178,14 @@ def main() -> None:
     for fmt in ("eval", "json"):
         run("bio_uplift_probe-0.6", "bio_uplift_probe", out_dir, work_dir, bio_answers(3), fmt)
         run("bio_uplift_probe-0.4", "bio_uplift_probe", out_dir, work_dir, bio_answers(2), fmt)
-        run("cyber_ctf_suite-multiscorer", "cyber_ctf_suite", out_dir, work_dir, cyber_answers(), fmt)
+        run(
+            "cyber_ctf_suite-multiscorer",
+            "cyber_ctf_suite",
+            out_dir,
+            work_dir,
+            cyber_answers(),
+            fmt,
+        )
         run(
             "bio_uplift_probe-3-epochs",
             "bio_uplift_probe",

@@ -1,0 +1,33 @@
+"""The REST API, version 1. Every view declares its access rule (permission-matrix test)."""
+
+from django.urls import path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+
+from core import access
+from core.api import api_view
+from evaluations import access as evaluation_access
+from evaluations import api as evaluations_api
+
+urlpatterns = [
+    path(
+        "evaluation-runs/",
+        api_view(evaluations_api.EvaluationRunsView, evaluation_access.READ_RULE),
+        name="evaluation-runs",
+    ),
+    path(
+        "model-versions/",
+        api_view(evaluations_api.ModelVersionsView, evaluation_access.READ_RULE),
+        name="model-versions",
+    ),
+    path(
+        "model-versions/<str:label>/",
+        api_view(evaluations_api.ModelVersionDetailView, evaluation_access.READ_RULE),
+        name="model-version",
+    ),
+    path("schema/", api_view(SpectacularAPIView, access.SIGNED_IN), name="schema"),
+    path(
+        "docs/",
+        api_view(SpectacularSwaggerSplitView, access.SIGNED_IN, url_name="api:schema"),
+        name="docs",
+    ),
+]

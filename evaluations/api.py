@@ -1,0 +1,158 @@
+"""The evaluations API (DESIGN section 5): results in, model versions registered and read."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Prefetch
+from django.http import Http404
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from core.access import acting_user
+from core.api import content_length, too_large
+from evaluations import access, ingestion, services
+from evaluations.models import Determination, EvaluationRun, ModelVersion
+from evaluations.serializers import (
+    ModelVersionCreateSerializer,
+    ModelVersionSerializer,
+    RunSerializer,
+    StoredRunSerializer,
+    run_input,
+)
+
+ERROR = inline_serializer("Error", {"detail": serializers.CharField()})
+FIELD_ERRORS = inline_serializer(
+    "FieldErrors", {"errors": serializers.DictField(child=serializers.ListField())}
+)
+CONFLICT = inline_serializer(
+    "RunConflict", {"detail": serializers.CharField(), "run_ids": serializers.ListField()}
+)
+
+
+class EvaluationRunsView(APIView):
+    @extend_schema(
+        summary="Push evaluation results",
+        description=(
+            "One run, or a list of runs (a batch of at most 500; all or nothing). A run id seen "
+            "before with identical content is a replay (200, nothing changes); with different "
+            "content it is a conflict (409). Values must be finite numbers within ±1e12. "
+            "The body may be at most 10 MB (413)."
+        ),
+        request=RunSerializer,
+        responses={
+            201: StoredRunSerializer(many=True),
+            200: OpenApiResponse(StoredRunSerializer(many=True), description="Identical replay"),
+            400: FIELD_ERRORS,
+            401: ERROR,
+            409: CONFLICT,
+            413: ERROR,
+        },
+    )
+    def post(self, request: Request) -> Any:
+        if content_length(request) > settings.API_MAX_BODY_BYTES:
+            return too_large(settings.API_MAX_BODY_BYTES)
+        batch = isinstance(request.data, list)
+        items = request.data if batch else [request.data]
+        if len(items) > ingestion.MAX_RUNS:
+            return _errors({"non_field_errors": [f"at most {ingestion.MAX_RUNS} runs per request"]})
+        serializer = RunSerializer(data=items, many=True)
+        if not serializer.is_valid():
+            details = serializer.errors if batch else serializer.errors[0]
+            return Response({"errors": details}, status=status.HTTP_400_BAD_REQUEST)
+        try:
+            outcome = ingestion.ingest_runs(
+                actor=acting_user(request),
+                runs=[run_input(item) for item in serializer.validated_data],
+                source=EvaluationRun.Source.API,
+            )
+        except ingestion.IngestionError as error:
+            return _errors(error.errors)
+        except ingestion.RunConflict as error:
+            return Response(
+                {"detail": str(error), "run_ids": error.run_ids}, status=status.HTTP_409_CONFLICT
+            )
+        stored = EvaluationRun.objects.filter(pk__in=[r.pk for r in outcome.runs])
+        stored = stored.select_related("model_version", "evaluation").prefetch_related("results")
+        body = StoredRunSerializer(stored, many=True).data
+        code = status.HTTP_201_CREATED if outcome.created else status.HTTP_200_OK
+        return Response(body if batch else body[0], status=code)
+
+
+def _errors(errors: dict[str, Any]) -> Response:
+    return Response({"errors": errors}, status=status.HTTP_400_BAD_REQUEST)
+
+
+def _version_queryset(request: Request) -> Any:
+    return (
+        access.visible_versions(acting_user(request))
+        .select_related("model", "assessed_policy__policy")
+        .prefetch_related(
+            Prefetch(
+                "determinations", queryset=Determination.objects.select_related("deciding_run")
+            )
+        )
+    )
+
+
+class ModelVersionsView(APIView):
+    @extend_schema(
+        summary="List the model versions you may see, with their required level",
+        responses={200: ModelVersionSerializer(many=True), 401: ERROR},
+    )
+    def get(self, request: Request) -> Response:
+        versions = _version_queryset(request).order_by("model__slug", "created_at")[:500]
+        return Response(ModelVersionSerializer(versions, many=True).data)
+
+    @extend_schema(
+        summary="Register a model version (a new checkpoint)",
+        description="The model must exist and you must own it (or hold the feed permission).",
+        request=ModelVersionCreateSerializer,
+        responses={201: ModelVersionSerializer, 400: FIELD_ERRORS, 401: ERROR, 409: ERROR},
+    )
+    def post(self, request: Request) -> Response:
+        serializer = ModelVersionCreateSerializer(data=request.data)
+        if not serializer.is_valid():
+            return Response({"errors": serializer.errors}, status=status.HTTP_400_BAD_REQUEST)
+        data = serializer.validated_data
+        actor = acting_user(request)
+        model = access.visible_models(actor).filter(slug=data["model"]).first()
+        if model is None:
+            return _errors({"model": [f"unknown model {data['model']!r}"]})
+        if ModelVersion.objects.filter(label=data["label"]).exists():
+            return Response(
+                {"detail": f"model version {data['label']!r} already exists"},
+                status=status.HTTP_409_CONFLICT,
+            )
+        try:
+            version = services.model_version_create(
+                actor=actor,
+                model=model,
+                label=data["label"],
+                effective_compute=data.get("effective_compute"),
+            )
+        except PermissionDenied:
+            return _errors({"model": [f"you may not add versions to {model.slug!r}"]})
+        except ValidationError as error:
+            return _errors(error.message_dict)
+        return Response(
+            ModelVersionSerializer(_version_queryset(request).get(pk=version.pk)).data,
+            status=status.HTTP_201_CREATED,
+        )
+
+
+class ModelVersionDetailView(APIView):
+    @extend_schema(
+        summary="A model version's required level and determinations",
+        responses={200: ModelVersionSerializer, 401: ERROR, 404: ERROR},
+    )
+    def get(self, request: Request, label: str) -> Response:
+        version = _version_queryset(request).filter(label=label).first()
+        if version is None:
+            raise Http404
+        return Response(ModelVersionSerializer(version).data)
