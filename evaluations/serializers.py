@@ -21,7 +21,8 @@ class FiniteFloatField(serializers.FloatField):
         if not math.isfinite(value):
             raise serializers.ValidationError("Must be a finite number (no NaN or infinity).")
         if abs(value) > self.max_abs:
-            raise serializers.ValidationError(f"Must be within ±{self.max_abs:.0e}.".replace("e+", "e"))
+            limit = f"{self.max_abs:.0e}".replace("e+", "e")
+            raise serializers.ValidationError(f"Must be within ±{limit}.")
         return value
 
 
