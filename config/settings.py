@@ -315,6 +315,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {"DeterminationOutcome": "evaluations.models.Determination.Outcome"},
 }
 # JSON bodies of the API may be this large; file imports have their own, larger limit.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024

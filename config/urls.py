@@ -8,6 +8,7 @@ admin.site.index_title = "Console"
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("register/", include("governance.urls")),
+    path("models/", include("evaluations.urls")),
     path("api/v1/", include(("config.api_urls", "api"))),
     path("", include("core.urls")),
 ]

@@ -9,7 +9,7 @@ class CoreConfig(AppConfig):
         from django.db.backends.signals import connection_created
         from django.db.models.signals import post_migrate
 
-        from core import dbguard, roles, sessions, taskcontext
+        from core import dbguard, roles, schema, sessions, taskcontext  # noqa: F401 (schema)
 
         connection_created.connect(dbguard.register_sqlite_function, weak=False)
         # Roles are data: after every migrate the groups hold exactly the declared permissions.

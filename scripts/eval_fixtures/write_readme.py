@@ -204,9 +204,7 @@ These are not:
 
 def main() -> None:
     out = Path(sys.argv[1])
-    versions = ", ".join(
-        f"`{p}=={version(p)}`" for p in ("inspect-ai", "lm-eval", "torch")
-    )
+    versions = ", ".join(f"`{p}=={version(p)}`" for p in ("inspect-ai", "lm-eval", "torch"))
     seeds = {
         json.loads(p.read_text())["config"]["random_seed"]
         for p in (out / "lm_eval").glob("*-results.json")

@@ -23,12 +23,20 @@ def _sign_in(page, username, password):
 @pytest.mark.parametrize(
     ("username", "role_text", "nav"),
     [
-        ("lead", "Governance lead.", ["Dashboard", "Register", "Audit trail"]),
-        ("owner", "Product owner.", ["Dashboard", "Register"]),
-        ("authority", "Designated authority.", ["Dashboard", "Register"]),
-        ("authority2", "Designated authority.", ["Dashboard", "Register"]),
-        ("auditor", "Auditor.", ["Dashboard", "Register", "Audit trail"]),
-        ("admin", "Administrator:", ["Dashboard", "Register", "Audit trail", "Admin console"]),
+        (
+            "lead",
+            "Governance lead.",
+            ["Dashboard", "Register", "Models", "Audit trail", "API tokens"],
+        ),
+        ("owner", "Product owner.", ["Dashboard", "Register", "Models", "API tokens"]),
+        ("authority", "Designated authority.", ["Dashboard", "Register", "Models", "API tokens"]),
+        ("authority2", "Designated authority.", ["Dashboard", "Register", "Models", "API tokens"]),
+        ("auditor", "Auditor.", ["Dashboard", "Register", "Models", "Audit trail", "API tokens"]),
+        (
+            "admin",
+            "Administrator:",
+            ["Dashboard", "Register", "Models", "Audit trail", "API tokens", "Admin console"],
+        ),
     ],
 )
 def test_each_demo_role_signs_in_sees_its_dashboard_and_signs_out(

@@ -58,6 +58,36 @@ class World:
     def signature(self) -> dict[str, Any]:
         return {**self.published(), "pk": self._register()["signature"].pk}
 
+    def _models(self) -> dict[str, Any]:
+        if "models" not in self._built:
+            from django.contrib.auth import get_user_model
+
+            from evaluations import services as evaluation_services
+
+            self._register()
+            lead = get_user_model().objects.get(username="builder")
+            owner = get_user_model().objects.filter(username="omar").first() or make_person(
+                "omar", roles.PRODUCT_OWNER
+            )
+            evaluation = evaluation_services.evaluation_create(
+                actor=lead, key="bio_uplift_probe", name="Bio uplift probe"
+            )
+            model = evaluation_services.model_create(actor=owner, slug="orion", name="Orion")
+            version = evaluation_services.model_version_create(
+                actor=owner, model=model, label="orion-2.1"
+            )
+            self._built["models"] = {"model": model, "version": version, "evaluation": evaluation}
+        return self._built["models"]
+
+    def model(self) -> dict[str, Any]:
+        return {"slug": self._models()["model"].slug}
+
+    def model_version(self) -> dict[str, Any]:
+        return {"label": self._models()["version"].label}
+
+    def evaluation(self) -> dict[str, Any]:
+        return {"key": self._models()["evaluation"].key}
+
     def draft_level(self) -> dict[str, Any]:
         draft = self._register()["draft"]
         return {**self.draft(), "kind": "level", "pk": draft.levels.order_by("rank").first().pk}
@@ -70,9 +100,13 @@ class Entry:
     method: str = "get"
     kwargs: Callable[[World], dict[str, Any]] = field(default=lambda world: {})
     ok_status: tuple[int, ...] = (200,)
+    api: bool = False  # anonymous callers get 401, not a login redirect
 
 
 LEADS = frozenset({"lead", "superuser"})
+OWNERS = frozenset({"owner", "superuser"})
+# Who sees Orion (owned by the owner persona): its owner and every role with global read.
+SEE_ORION = frozenset({"owner", "lead", "authority", "auditor", "superuser"})
 
 
 MATRIX: dict[str, Entry] = {
@@ -108,6 +142,22 @@ MATRIX: dict[str, Entry] = {
     "governance:item-delete": Entry(
         allowed=LEADS, method="post", kwargs=World.draft_level, ok_status=(302,)
     ),
+    "api-tokens": Entry(allowed=SIGNED_IN),
+    # Models and evaluations: owners see and feed their own; leads, authorities, auditors read.
+    "evaluations:index": Entry(allowed=SIGNED_IN),
+    "evaluations:model-new": Entry(allowed=OWNERS),
+    "evaluations:evaluations": Entry(allowed=SIGNED_IN),
+    "evaluations:evaluation-new": Entry(allowed=LEADS),
+    "evaluations:evaluation": Entry(allowed=SIGNED_IN, kwargs=World.evaluation),
+    "evaluations:model": Entry(allowed=SEE_ORION, kwargs=World.model),
+    "evaluations:version": Entry(allowed=SEE_ORION, kwargs=World.model_version),
+    "evaluations:version-new": Entry(allowed=OWNERS, kwargs=World.model),
+    # The API: token or session; 401 without credentials.
+    "api:evaluation-runs": Entry(allowed=SIGNED_IN, method="post", api=True, ok_status=(400,)),
+    "api:model-versions": Entry(allowed=SIGNED_IN, api=True),
+    "api:model-version": Entry(allowed=SEE_ORION, api=True, kwargs=World.model_version),
+    "api:schema": Entry(allowed=SIGNED_IN, api=True),
+    "api:docs": Entry(allowed=SIGNED_IN, api=True),
 }
 
 
@@ -159,7 +209,9 @@ def test_the_matrix_holds(name, persona, as_persona):
     client = as_persona(persona)
     url = reverse(name, kwargs=entry.kwargs(World()))
     response = getattr(client, entry.method)(url)
-    if persona == "anonymous" and not entry.public:
+    if persona == "anonymous" and entry.api:
+        assert response.status_code in (401, 403)
+    elif persona == "anonymous" and not entry.public:
         assert response.status_code == 302
         assert response["Location"].startswith(f"{reverse('login')}?next=")
     elif persona in entry.allowed:

@@ -30,12 +30,15 @@ def _events(count):
 @pytest.mark.parametrize(
     ("persona", "labels"),
     [
-        ("outsider", ["Dashboard", "Register"]),
-        ("owner", ["Dashboard", "Register"]),
-        ("authority", ["Dashboard", "Register"]),
-        ("lead", ["Dashboard", "Register", "Audit trail"]),
-        ("auditor", ["Dashboard", "Register", "Audit trail"]),
-        ("superuser", ["Dashboard", "Register", "Audit trail", "Admin console"]),
+        ("outsider", ["Dashboard", "Register", "Models", "API tokens"]),
+        ("owner", ["Dashboard", "Register", "Models", "API tokens"]),
+        ("authority", ["Dashboard", "Register", "Models", "API tokens"]),
+        ("lead", ["Dashboard", "Register", "Models", "Audit trail", "API tokens"]),
+        ("auditor", ["Dashboard", "Register", "Models", "Audit trail", "API tokens"]),
+        (
+            "superuser",
+            ["Dashboard", "Register", "Models", "Audit trail", "API tokens", "Admin console"],
+        ),
     ],
 )
 def test_navigation_shows_what_each_role_may_open(client, request, persona, labels):

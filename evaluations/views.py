@@ -1,0 +1,174 @@
+"""Models, their versions and evaluations, as pages. Objects a person may not see are 404."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_http_methods
+
+from core import access as core_access
+from evaluations import access, selectors, services
+from evaluations.forms import EvaluationForm, ModelForm, ModelVersionForm
+from evaluations.models import Evaluation, Model
+
+
+def _model(request: HttpRequest, slug: str) -> Model:
+    model = access.visible_models(request.user).filter(slug=slug).first()
+    if model is None:
+        raise Http404("model")
+    return model
+
+
+def _save(form: ModelForm | ModelVersionForm | EvaluationForm, create: object) -> object | None:
+    try:
+        return create()  # type: ignore[operator]
+    except ValidationError as error:
+        for field, errors in error.message_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    return None
+
+
+@core_access.requires(access.READ_RULE)
+@require_GET
+def model_index(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "evaluations/model_index.html",
+        {
+            "heat": selectors.heat_map(request.user),
+            "can_register": access.can_register_model(request.user),
+        },
+    )
+
+
+@core_access.requires(access.REGISTER_RULE)
+@require_http_methods(["GET", "POST"])
+def model_new(request: HttpRequest) -> HttpResponse:
+    form = ModelForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        actor = core_access.acting_user(request)
+        model = _save(form, lambda: services.model_create(actor=actor, **form.cleaned_data))
+        if model is not None:
+            messages.success(request, f"Registered {model}.")
+            return redirect("evaluations:model", slug=form.cleaned_data["slug"])
+    return render(
+        request,
+        "evaluations/form.html",
+        {"form": form, "title": "Register a model"},
+        status=400 if form.errors else 200,
+    )
+
+
+@core_access.requires(access.READ_RULE)
+@require_GET
+def model_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    model = _model(request, slug)
+    versions = model.versions.order_by("-created_at")
+    return render(
+        request,
+        "evaluations/model_detail.html",
+        {
+            "model": model,
+            "versions": versions,
+            "can_feed": access.can_feed(request.user, model),
+        },
+    )
+
+
+@core_access.requires(access.READ_RULE)
+@require_http_methods(["GET", "POST"])
+def model_version_new(request: HttpRequest, slug: str) -> HttpResponse:
+    model = _model(request, slug)
+    if not access.can_feed(request.user, model):
+        raise PermissionDenied
+    form = ModelVersionForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        actor = core_access.acting_user(request)
+        version = _save(
+            form,
+            lambda: services.model_version_create(actor=actor, model=model, **form.cleaned_data),
+        )
+        if version is not None:
+            messages.success(
+                request, f"Registered {version}; its level follows once results arrive."
+            )
+            return redirect("evaluations:version", label=form.cleaned_data["label"])
+    return render(
+        request,
+        "evaluations/form.html",
+        {"form": form, "title": f"New version of {model}"},
+        status=400 if form.errors else 200,
+    )
+
+
+@core_access.requires(access.READ_RULE)
+@require_GET
+def model_version_detail(request: HttpRequest, label: str) -> HttpResponse:
+    version = (
+        access.visible_versions(request.user)
+        .select_related("model", "assessed_policy__policy")
+        .filter(label=label)
+        .first()
+    )
+    if version is None:
+        raise Http404("model version")
+    return render(
+        request,
+        "evaluations/version_detail.html",
+        {
+            "version": version,
+            "model": version.model,
+            "can_feed": access.can_feed(request.user, version.model),
+            **selectors.version_page(version),
+        },
+    )
+
+
+@core_access.requires(access.READ_RULE)
+@require_GET
+def evaluation_index(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "evaluations/evaluation_index.html",
+        {
+            "evaluations": Evaluation.objects.order_by("key")[:500],
+            "can_manage": access.can_manage_evaluations(request.user),
+        },
+    )
+
+
+@core_access.requires(access.MANAGE_EVALUATIONS_RULE)
+@require_http_methods(["GET", "POST"])
+def evaluation_new(request: HttpRequest) -> HttpResponse:
+    form = EvaluationForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        actor = core_access.acting_user(request)
+        evaluation = _save(
+            form, lambda: services.evaluation_create(actor=actor, **form.cleaned_data)
+        )
+        if evaluation is not None:
+            messages.success(request, f"Registered evaluation {evaluation}.")
+            return redirect("evaluations:evaluation", key=form.cleaned_data["key"])
+    return render(
+        request,
+        "evaluations/form.html",
+        {"form": form, "title": "Register an evaluation"},
+        status=400 if form.errors else 200,
+    )
+
+
+@core_access.requires(access.READ_RULE)
+@require_GET
+def evaluation_detail(request: HttpRequest, key: str) -> HttpResponse:
+    evaluation = Evaluation.objects.filter(key=key).first()
+    if evaluation is None:
+        raise Http404("evaluation")
+    charts = [
+        {"series": line, "svg": selectors.svg_geometry(line)}
+        for line in selectors.evaluation_chart(request.user, key)
+    ]
+    return render(
+        request, "evaluations/evaluation_detail.html", {"evaluation": evaluation, "charts": charts}
+    )
