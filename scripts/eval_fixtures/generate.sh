@@ -20,7 +20,7 @@ VENV="$TOOLS/venv"
 WORK="$TOOLS/work"
 OUT="$REPO/tests/fixtures/evals"
 PY="$VENV/bin/python"
-LM_EVAL_SEED="${LM_EVAL_SEED:-1234}"
+LM_EVAL_SEED="${LM_EVAL_SEED:-42}"
 
 log() { printf '\n==> %s\n' "$*"; }
 
