@@ -7,6 +7,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
 from core import demo
+from evaluations.demo import seed_models
 from governance.demo import seed_register
 
 
@@ -21,11 +22,13 @@ class Command(BaseCommand):
             )
         passwords = demo.seed_people(password_file=settings.VAR_DIR / "demo-passwords.json")
         people = get_user_model().objects.in_bulk(
-            ["lead", "authority", "authority2"], field_name="username"
+            ["lead", "owner", "authority", "authority2"], field_name="username"
         )
         version = seed_register(
             lead=people["lead"], authorities=[people["authority"], people["authority2"]]
         )
+        labels = seed_models(owner=people["owner"], lead=people["lead"])
+        self.stdout.write(f"Models: Orion ({', '.join(labels)}), owned by owner")
         state = version.get_state_display().lower()
         self.stdout.write(f"Register: {version.policy.name}, version {version.number} ({state})")
         self.stdout.write("Demo logins (embedded default only):")
