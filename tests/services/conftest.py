@@ -31,10 +31,22 @@ class WorkerProcess:
 @pytest.fixture
 def celery_worker_process(transactional_db, tmp_path):
     """A real ``celery worker`` process on Redis and the test database, on a private queue."""
+    yield from _worker(f"test-{uuid.uuid4().hex[:12]}", tmp_path)
+
+
+@pytest.fixture
+def default_queue_worker(transactional_db, tmp_path):
+    """A real worker on the default queue: it runs what the application itself enqueues."""
     from config.celery import app
 
-    queue = f"test-{uuid.uuid4().hex[:12]}"
-    name = f"{queue}@localhost"
+    app.control.purge()  # nothing left over from earlier tests
+    yield from _worker("celery", tmp_path)
+
+
+def _worker(queue, tmp_path):
+    from config.celery import app
+
+    name = f"{queue}-{uuid.uuid4().hex[:6]}@localhost"
     log = tmp_path / "worker.log"
     env = {
         **os.environ,
