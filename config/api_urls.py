@@ -24,6 +24,16 @@ urlpatterns = [
         api_view(evaluations_api.ModelVersionDetailView, evaluation_access.READ_RULE),
         name="model-version",
     ),
+    path(
+        "imports/",
+        api_view(evaluations_api.ImportsView, evaluation_access.READ_RULE),
+        name="imports",
+    ),
+    path(
+        "imports/<uuid:job_id>/",
+        api_view(evaluations_api.ImportDetailView, evaluation_access.READ_RULE),
+        name="import",
+    ),
     path("schema/", api_view(SpectacularAPIView, access.SIGNED_IN), name="schema"),
     path(
         "docs/",

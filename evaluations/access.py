@@ -11,7 +11,7 @@ from django.db.models import QuerySet
 
 from core import access
 from core.access import AnyUser
-from evaluations.models import Model, ModelVersion
+from evaluations.models import ImportJob, Model, ModelVersion
 
 VIEW = "evaluations.view_model"
 FEED = "evaluations.feed_model"
@@ -31,6 +31,11 @@ def visible_versions(user: AnyUser) -> QuerySet[ModelVersion]:
     return ModelVersion.objects.filter(model__in=visible_models(user))
 
 
+def feedable_versions(user: AnyUser) -> QuerySet[ModelVersion]:
+    feedable = access.visible(user, FEED, Model.objects.all(), accept_global=False)
+    return ModelVersion.objects.filter(model__in=feedable)
+
+
 def can_view(user: AnyUser, model: Model) -> bool:
     return access.has_object_perm(user, VIEW, model)
 
@@ -45,6 +50,10 @@ def can_register_model(user: AnyUser) -> bool:
 
 def can_manage_evaluations(user: AnyUser) -> bool:
     return access.has_perm(user, MANAGE_EVALUATIONS)
+
+
+def can_see_import(user: AnyUser, job: ImportJob) -> bool:
+    return access.is_active_user(user) and (job.requested_by_id == user.pk or user.is_superuser)
 
 
 def grant_owner(model: Model) -> None:

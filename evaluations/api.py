@@ -8,6 +8,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Prefetch
 from django.http import Http404
+from django.urls import reverse
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.request import Request
@@ -16,8 +17,8 @@ from rest_framework.views import APIView
 
 from core.access import acting_user
 from core.api import content_length, too_large
-from evaluations import access, ingestion, services
-from evaluations.models import Determination, EvaluationRun, ModelVersion
+from evaluations import access, imports, ingestion, services
+from evaluations.models import Determination, EvaluationRun, ImportJob, ModelVersion
 from evaluations.serializers import (
     ModelVersionCreateSerializer,
     ModelVersionSerializer,
@@ -156,3 +157,65 @@ class ModelVersionDetailView(APIView):
         if version is None:
             raise Http404
         return Response(ModelVersionSerializer(version).data)
+
+
+class ImportJobSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    id = serializers.UUIDField()
+    state = serializers.CharField()
+    progress = serializers.IntegerField()
+    filename = serializers.CharField()
+    model_version = serializers.CharField(source="model_version_label")
+    detected_format = serializers.CharField()
+    errors = serializers.ListField(child=serializers.CharField())
+    runs_created = serializers.ListField(child=serializers.CharField())
+    runs_replayed = serializers.ListField(child=serializers.CharField())
+    raw_sha256 = serializers.CharField(source="raw_file.sha256", allow_null=True, default=None)
+    status_url = serializers.SerializerMethodField()
+
+    def get_status_url(self, job: ImportJob) -> str:
+        return reverse("api:import", args=[job.pk])
+
+
+class ImportUploadSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    file = serializers.FileField()
+    model_version = serializers.CharField(max_length=100)
+
+
+class ImportsView(APIView):
+    @extend_schema(
+        summary="Import an evaluation log file",
+        description=(
+            "Multipart `file` (an Inspect AI .eval or .json log, lm-evaluation-harness results "
+            "JSON, or CSV; the format is recognised from the content) and `model_version`. "
+            "Answers 202 at once with a status URL; the import runs in the background."
+        ),
+        request={"multipart/form-data": ImportUploadSerializer},
+        responses={202: ImportJobSerializer, 400: FIELD_ERRORS, 401: ERROR, 413: ERROR},
+    )
+    def post(self, request: Request) -> Any:
+        if content_length(request) > settings.IMPORT_MAX_BYTES:
+            return too_large(settings.IMPORT_MAX_BYTES)
+        serializer = ImportUploadSerializer(data=request.data)
+        if not serializer.is_valid():
+            return Response({"errors": serializer.errors}, status=status.HTTP_400_BAD_REQUEST)
+        actor = acting_user(request)
+        label = serializer.validated_data["model_version"]
+        if not access.feedable_versions(actor).filter(label=label).exists():
+            return _errors({"model_version": [f"unknown model version {label!r}"]})
+        job = imports.import_job_create(
+            actor=actor, upload=serializer.validated_data["file"], model_version=label
+        )
+        job.refresh_from_db()
+        return Response(ImportJobSerializer(job).data, status=status.HTTP_202_ACCEPTED)
+
+
+class ImportDetailView(APIView):
+    @extend_schema(
+        summary="The state of an import",
+        responses={200: ImportJobSerializer, 401: ERROR, 404: ERROR},
+    )
+    def get(self, request: Request, job_id: str) -> Response:
+        job = ImportJob.objects.select_related("raw_file").filter(pk=job_id).first()
+        if job is None or not access.can_see_import(acting_user(request), job):
+            raise Http404
+        return Response(ImportJobSerializer(job).data)

@@ -27,3 +27,16 @@ class EvaluationForm(forms.ModelForm):  # type: ignore[type-arg]
             "key": "What results arrive under: the Inspect task name or lm-eval task name.",
         }
         widgets = {"description": forms.Textarea(attrs={"rows": 3})}
+
+
+class ImportForm(forms.Form):
+    file = forms.FileField(
+        help_text="Inspect AI .eval or .json log, lm-evaluation-harness results JSON, or CSV."
+    )
+    model_version = forms.ModelChoiceField(
+        queryset=ModelVersion.objects.none(), to_field_name="label", empty_label=None
+    )
+
+    def __init__(self, *args: object, versions: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.fields["model_version"].queryset = versions  # type: ignore[attr-defined]

@@ -220,6 +220,10 @@ class Override(models.Model):
 
 
 class ImportJob(models.Model):
+    """A file import in progress. The upload waits under ``pending_name`` until the worker has
+    parsed it; only then does it become a ``RawFile`` with runs (or the job fails, storing
+    nothing but this record of why)."""
+
     class State(models.TextChoices):
         QUEUED = "queued", "Queued"
         RUNNING = "running", "Running"
@@ -227,15 +231,19 @@ class ImportJob(models.Model):
         FAILED = "failed", "Failed"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    raw_file = models.ForeignKey(RawFile, on_delete=models.PROTECT, related_name="+")
-    model_version = models.ForeignKey(
-        ModelVersion, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    filename = models.CharField(max_length=255)
+    size = models.PositiveBigIntegerField()
+    pending_name = models.CharField(max_length=255, blank=True)
+    model_version_label = models.CharField(max_length=100, blank=True)
+    raw_file = models.ForeignKey(
+        RawFile, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     state = models.CharField(max_length=20, choices=State.choices, default=State.QUEUED)
     progress = models.PositiveSmallIntegerField(default=0)
     detected_format = models.CharField(max_length=30, blank=True)
     errors = models.JSONField(default=list)
     runs_created = models.JSONField(default=list)
+    runs_replayed = models.JSONField(default=list)
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
@@ -247,6 +255,10 @@ class ImportJob(models.Model):
 
     def __str__(self) -> str:
         return f"import {self.id} ({self.state})"
+
+    @property
+    def finished(self) -> bool:
+        return self.state in (self.State.SUCCEEDED, self.State.FAILED)
 
 
 class ModelUserObjectPermission(UserObjectPermissionBase):

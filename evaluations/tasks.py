@@ -39,3 +39,12 @@ def sweep_recompute() -> dict[str, Any]:
 def mark_stale_evidence() -> dict[str, Any]:
     """Daily: versions whose ruling-out evidence went stale are recomputed."""
     return {"marked": recompute.mark_stale()}
+
+
+@shared_task
+def run_import(job_id: str) -> dict[str, Any]:
+    """Parse and store one uploaded file (idempotent: a finished job is not run again)."""
+    from evaluations import imports
+
+    job = imports.import_job_run(job_id)
+    return {"job": job_id, "state": job.state, "runs": len(job.runs_created)}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
@@ -9,9 +10,10 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
 from core import access as core_access
-from evaluations import access, selectors, services
-from evaluations.forms import EvaluationForm, ModelForm, ModelVersionForm
-from evaluations.models import Evaluation, Model
+from core.api import content_length
+from evaluations import access, imports, selectors, services
+from evaluations.forms import EvaluationForm, ImportForm, ModelForm, ModelVersionForm
+from evaluations.models import Evaluation, ImportJob, Model
 
 
 def _model(request: HttpRequest, slug: str) -> Model:
@@ -171,4 +173,48 @@ def evaluation_detail(request: HttpRequest, key: str) -> HttpResponse:
     ]
     return render(
         request, "evaluations/evaluation_detail.html", {"evaluation": evaluation, "charts": charts}
+    )
+
+
+@core_access.requires(access.READ_RULE)
+@require_http_methods(["GET", "POST"])
+def import_new(request: HttpRequest) -> HttpResponse:
+    versions = access.feedable_versions(request.user).select_related("model").order_by("label")
+    if request.method == "POST" and content_length(request) > settings.IMPORT_MAX_BYTES:
+        return render(request, "413.html", {"limit": settings.IMPORT_MAX_BYTES}, status=413)
+    form = ImportForm(request.POST or None, request.FILES or None, versions=versions)
+    if request.method == "POST" and form.is_valid():
+        job = imports.import_job_create(
+            actor=core_access.acting_user(request),
+            upload=form.cleaned_data["file"],
+            model_version=form.cleaned_data["model_version"].label,
+        )
+        return redirect("evaluations:import", job_id=job.pk)
+    return render(
+        request,
+        "evaluations/import_new.html",
+        {"form": form, "has_versions": versions.exists()},
+        status=400 if form.errors else 200,
+    )
+
+
+def _job(request: HttpRequest, job_id: str) -> ImportJob:
+    job = ImportJob.objects.filter(pk=job_id).first()
+    if job is None or not access.can_see_import(request.user, job):
+        raise Http404("import")
+    return job
+
+
+@core_access.requires(access.READ_RULE)
+@require_GET
+def import_detail(request: HttpRequest, job_id: str) -> HttpResponse:
+    return render(request, "evaluations/import_detail.html", {"job": _job(request, job_id)})
+
+
+@core_access.requires(access.READ_RULE)
+@require_GET
+def import_status(request: HttpRequest, job_id: str) -> HttpResponse:
+    """The progress panel alone, polled by htmx until the import ends."""
+    return render(
+        request, "evaluations/partials/import_status.html", {"job": _job(request, job_id)}
     )

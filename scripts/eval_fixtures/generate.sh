@@ -19,6 +19,9 @@ TOOLS="$REPO/var/eval-fixture-tools"
 VENV="$TOOLS/venv"
 WORK="$TOOLS/work"
 OUT="$REPO/tests/fixtures/evals"
+# Outputs are built in a staging dir and swapped into $OUT at the very end, so
+# tests/fixtures/evals/ is never left half-written.
+STAGE="$TOOLS/staging"
 PY="$VENV/bin/python"
 LM_EVAL_SEED="${LM_EVAL_SEED:-42}"
 
@@ -72,23 +75,21 @@ printf 'Fixed repository whose commit the eval tools record as the run revision.
 export GIT_DIR="$FIXTURE_GIT/.git" GIT_WORK_TREE="$FIXTURE_GIT"
 log "fixture git revision: $(git rev-parse --short HEAD)"
 
-rm -rf "$WORK"
-mkdir -p "$WORK"
+rm -rf "$WORK" "$STAGE"
+mkdir -p "$WORK" "$STAGE"
 
 # --------------------------------------------------------------------------
 # 3. Inspect AI (mockllm/model, local in-memory datasets)
 # --------------------------------------------------------------------------
 log "Inspect AI runs"
-rm -rf "$OUT/inspect"
-mkdir -p "$OUT/inspect"
-"$PY" "$HERE/run_inspect.py" "$OUT/inspect" "$WORK/inspect"
+mkdir -p "$STAGE/inspect"
+"$PY" "$HERE/run_inspect.py" "$STAGE/inspect" "$WORK/inspect"
 
 # --------------------------------------------------------------------------
 # 4. lm-evaluation-harness (dummy model, local JSONL tasks)
 # --------------------------------------------------------------------------
 log "lm-eval runs"
-rm -rf "$OUT/lm_eval"
-mkdir -p "$OUT/lm_eval"
+mkdir -p "$STAGE/lm_eval"
 
 # run_lm NAME TASKS [extra lm-eval args...]
 run_lm() {
@@ -112,12 +113,12 @@ run_lm() {
   local results
   results="$(find "$dir" -name 'results_*.json' | sort | tail -n 1)"
   [[ -n "$results" ]] || { echo "no results file for $name" >&2; return 1; }
-  cp "$results" "$OUT/lm_eval/$name-results.json"
+  cp "$results" "$STAGE/lm_eval/$name-results.json"
   echo "  $name-results.json"
   local samples task
   while IFS= read -r samples; do
     task="$(basename "$samples" | sed -E 's/^samples_(.*)_[0-9]{4}-[0-9]{2}-[0-9]{2}T.*\.jsonl$/\1/')"
-    cp "$samples" "$OUT/lm_eval/$name-samples_$task.jsonl"
+    cp "$samples" "$STAGE/lm_eval/$name-samples_$task.jsonl"
     echo "  $name-samples_$task.jsonl"
   done < <(find "$dir" -name 'samples_*.jsonl' | sort)
 }
@@ -130,8 +131,16 @@ run_lm combined local_bio_mc,local_gsm_like --log_samples
 # --------------------------------------------------------------------------
 # 5. README describing every fixture (values read back from the files)
 # --------------------------------------------------------------------------
-log "writing $OUT/README.md"
-"$PY" "$HERE/write_readme.py" "$OUT"
+log "writing README.md"
+"$PY" "$HERE/write_readme.py" "$STAGE"
+
+# --------------------------------------------------------------------------
+# 6. swap the new outputs into tests/fixtures/evals/
+# --------------------------------------------------------------------------
+mkdir -p "$OUT"
+rm -rf "$OUT/inspect" "$OUT/lm_eval"
+cp -R "$STAGE/inspect" "$STAGE/lm_eval" "$STAGE/README.md" "$OUT/"
+rm -rf "$STAGE"
 
 log "done"
 find "$OUT" -type f | sort | sed "s|^$REPO/||"

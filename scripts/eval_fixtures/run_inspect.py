@@ -74,7 +74,7 @@ def bio_epoch_answers() -> dict[str, str | list[str]]:
     # per-sample correct epochs: 3/3, 2/3, 1/3, 0/3, 3/3 -> mean accuracy 0.6
     pattern = [[1, 1, 1], [1, 1, 0], [1, 0, 0], [0, 0, 0], [1, 1, 1]]
     out: dict[str, str | list[str]] = {}
-    for (question, target), hits in zip(BIO_UPLIFT_SAMPLES, pattern):
+    for (question, target), hits in zip(BIO_UPLIFT_SAMPLES, pattern, strict=True):
         out[question] = [f"The answer is {target}." if hit else "I am not sure." for hit in hits]
     return out
 
@@ -89,17 +89,17 @@ def cyber_answers() -> dict[str, str | list[str]]:
         "Flag recovered: FLAG{sqli_union}",  # includes + match
         "Candidates: FLAG{rev_me}, FLAG{rev_you}",  # includes only
     ]
-    return {q: t for (q, _), t in zip(CYBER_CTF_SAMPLES, texts)}
+    return {q: t for (q, _), t in zip(CYBER_CTF_SAMPLES, texts, strict=True)}
 
 
-COMMON: dict[str, Any] = dict(
-    model=MODEL,
-    display="none",
-    log_level="warning",
+COMMON: dict[str, Any] = {
+    "model": MODEL,
+    "display": "none",
+    "log_level": "warning",
     # deterministic sample ordering / mock answer assignment
-    max_samples=1,
-    max_tasks=1,
-)
+    "max_samples": 1,
+    "max_tasks": 1,
+}
 
 
 def run(

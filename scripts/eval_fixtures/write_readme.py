@@ -55,7 +55,8 @@ def fmt(v: Any) -> str:
 
 def inspect_rows(inspect_dir: Path) -> list[str]:
     rows = [
-        "| file | format | task | model | status | epochs | samples | metrics (`scorer/metric` = value) |",
+        "| file | format | task | model | status | epochs | samples "
+        "| metrics (`scorer/metric` = value) |",
         "| --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for path in sorted(inspect_dir.iterdir()):

@@ -1,0 +1,131 @@
+"""File imports: the upload is kept aside until parsed, then stored with its runs in one
+transaction through the ingestion service. A file that cannot be imported stores nothing."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import uuid
+from dataclasses import dataclass
+
+from django.contrib.auth.models import User
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django.utils import timezone
+
+from core import jobs
+from evaluations import importers, ingestion
+from evaluations.models import ImportJob, RawFile
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    format: str
+    raw_file: RawFile
+    outcome: ingestion.IngestOutcome
+
+
+def import_bytes(
+    *, actor: User, data: bytes, filename: str, model_version: str | None
+) -> ImportResult:
+    """Parse, then store the raw file and its runs together; raise with a clear message if not.
+
+    Raises ``importers.ImportFailed``, ``ingestion.IngestionError`` or ``ingestion.RunConflict``.
+    """
+    parsed = importers.parse(data, model_version=model_version)
+    digest = hashlib.sha256(data).hexdigest()
+    path = f"raw/{digest}"
+    wrote = False
+    try:
+        with transaction.atomic():
+            raw = RawFile.objects.filter(sha256=digest).first()
+            if raw is None:
+                if not default_storage.exists(path):
+                    default_storage.save(path, ContentFile(data))
+                    wrote = True
+                raw = RawFile.objects.create(
+                    sha256=digest, size=len(data), name=filename[:255], file=path, uploaded_by=actor
+                )
+            outcome = ingestion.ingest_runs(
+                actor=actor, runs=parsed.runs, source=parsed.source, raw_file=raw
+            )
+    except Exception:
+        if wrote:
+            default_storage.delete(path)
+        raise
+    return ImportResult(parsed.format, raw, outcome)
+
+
+@transaction.atomic
+def import_job_create(*, actor: User, upload: UploadedFile, model_version: str) -> ImportJob:
+    """Keep the upload aside and queue its import; the caller has checked its size."""
+    job_id = uuid.uuid4()
+    pending = default_storage.save(f"imports/pending/{job_id}", upload)
+    job = ImportJob.objects.create(
+        id=job_id,
+        filename=(upload.name or "upload")[:255],
+        size=upload.size or 0,
+        pending_name=pending,
+        model_version_label=model_version,
+        requested_by=actor,
+    )
+    from evaluations import tasks
+
+    jobs.enqueue_on_commit(tasks.run_import, str(job.id))
+    return job
+
+
+def _progress(job: ImportJob, **fields: object) -> None:
+    ImportJob.objects.filter(pk=job.pk).update(**fields)
+
+
+def import_job_run(job_id: str) -> ImportJob:
+    """Idempotent: a finished job is left alone; a crashed one runs again from the upload."""
+    job = ImportJob.objects.select_related("requested_by").get(pk=job_id)
+    if job.finished:
+        return job
+    _progress(job, state=ImportJob.State.RUNNING, progress=10)
+    errors: list[str] = []
+    result = None
+    try:
+        with default_storage.open(job.pending_name, "rb") as handle:
+            data = handle.read()
+        _progress(job, progress=40)
+        result = import_bytes(
+            actor=job.requested_by,
+            data=data,
+            filename=job.filename,
+            model_version=job.model_version_label or None,
+        )
+    except importers.ImportFailed as error:
+        errors = [str(error)]
+    except ingestion.IngestionError as error:
+        errors = [f"{field}: {' '.join(messages)}" for field, messages in error.errors.items()]
+    except ingestion.RunConflict as error:
+        errors = [str(error)]
+    except FileNotFoundError:
+        errors = ["the uploaded file is gone; upload it again"]
+    except Exception:  # the job must end, and the worker stay healthy, whatever the file did
+        log.exception("import %s failed", job.pk)
+        errors = ["the import failed unexpectedly; the error has been logged"]
+    finished = {"progress": 100, "finished_at": timezone.now(), "pending_name": ""}
+    if result is None:
+        _progress(job, state=ImportJob.State.FAILED, errors=errors, **finished)
+    else:
+        _progress(
+            job,
+            state=ImportJob.State.SUCCEEDED,
+            detected_format=result.format,
+            raw_file=result.raw_file,
+            runs_created=[run.run_id for run in result.outcome.created],
+            runs_replayed=[run.run_id for run in result.outcome.replayed],
+            **finished,
+        )
+    if job.pending_name:
+        default_storage.delete(job.pending_name)
+    job.refresh_from_db()
+    return job
