@@ -52,7 +52,10 @@ def _member(archive: zipfile.ZipFile, data: bytes, name: str) -> bytes:
     if len(compressed) < info.compress_size:
         raise ImportFailed(f"{name} is truncated")
     try:
-        reader = zstandard.ZstdDecompressor().stream_reader(io.BytesIO(compressed))
+        # A member over 200 MiB is written as several frames: read across them.
+        reader = zstandard.ZstdDecompressor().stream_reader(
+            io.BytesIO(compressed), read_across_frames=True
+        )
         content = reader.read(MAX_JSON_BYTES + 1)
     except zstandard.ZstdError as exc:
         raise ImportFailed(f"{name} cannot be decompressed ({exc})") from None

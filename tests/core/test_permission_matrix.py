@@ -85,6 +85,21 @@ class World:
     def model_version(self) -> dict[str, Any]:
         return {"label": self._models()["version"].label}
 
+    def import_job(self) -> dict[str, Any]:
+        if "job" not in self._built:
+            from evaluations.models import ImportJob
+
+            version = self._models()["version"]
+            self._built["job"] = ImportJob.objects.create(
+                filename="log.eval",
+                size=1,
+                model_version_label=version.label,
+                requested_by=version.model.owner,
+                state="failed",
+                progress=100,
+            )
+        return {"job_id": self._built["job"].pk}
+
     def evaluation(self) -> dict[str, Any]:
         return {"key": self._models()["evaluation"].key}
 
@@ -152,6 +167,13 @@ MATRIX: dict[str, Entry] = {
     "evaluations:model": Entry(allowed=SEE_ORION, kwargs=World.model),
     "evaluations:version": Entry(allowed=SEE_ORION, kwargs=World.model_version),
     "evaluations:version-new": Entry(allowed=OWNERS, kwargs=World.model),
+    # Imports: anyone signed in opens the page (it lists only what they may feed); a job is
+    # visible to the person who started it.
+    "evaluations:import-new": Entry(allowed=SIGNED_IN),
+    "evaluations:import": Entry(allowed=OWNERS, kwargs=World.import_job),
+    "evaluations:import-status": Entry(allowed=OWNERS, kwargs=World.import_job),
+    "api:imports": Entry(allowed=SIGNED_IN, method="post", api=True, ok_status=(400,)),
+    "api:import": Entry(allowed=OWNERS, api=True, kwargs=World.import_job),
     # The API: token or session; 401 without credentials.
     "api:evaluation-runs": Entry(allowed=SIGNED_IN, method="post", api=True, ok_status=(400,)),
     "api:model-versions": Entry(allowed=SIGNED_IN, api=True),
