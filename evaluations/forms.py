@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django import forms
 
-from evaluations.models import Evaluation, Model, ModelVersion
+from evaluations.models import Determination, Evaluation, Model, ModelVersion
 
 
 class ModelForm(forms.ModelForm):  # type: ignore[type-arg]
@@ -40,3 +40,25 @@ class ImportForm(forms.Form):
     def __init__(self, *args: object, versions: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         self.fields["model_version"].queryset = versions  # type: ignore[attr-defined]
+
+
+class OverrideForm(forms.Form):
+    threshold = forms.ChoiceField(choices=())
+    outcome = forms.ChoiceField(choices=Determination.Outcome.choices)
+    rationale = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 4}),
+        min_length=20,
+        help_text="Why the computed outcome is wrong: a flawed run, a false positive, …",
+    )
+    password = forms.CharField(
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+        help_text="Re-enter your password to sign.",
+    )
+    otp_token = forms.CharField(
+        required=False, label="One-time code", max_length=10,
+        help_text="Only if you have an authenticator app enrolled.",
+    )  # fmt: skip
+
+    def __init__(self, *args: object, thresholds: list[str], **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.fields["threshold"].choices = [(code, code) for code in thresholds]  # type: ignore[attr-defined]

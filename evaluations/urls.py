@@ -11,6 +11,7 @@ urlpatterns = [
     path("evaluations/new/", views.evaluation_new, name="evaluation-new"),
     path("evaluations/<str:key>/", views.evaluation_detail, name="evaluation"),
     path("versions/<str:label>/", views.model_version_detail, name="version"),
+    path("versions/<str:label>/override/", views.override_new, name="override-new"),
     path("import/", views.import_new, name="import-new"),
     path("imports/<uuid:job_id>/", views.import_detail, name="import"),
     path("imports/<uuid:job_id>/status/", views.import_status, name="import-status"),

@@ -10,9 +10,10 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
 from core import access as core_access
+from core import signing
 from core.api import content_length
-from evaluations import access, imports, selectors, services
-from evaluations.forms import EvaluationForm, ImportForm, ModelForm, ModelVersionForm
+from evaluations import access, imports, overrides, selectors, services
+from evaluations.forms import EvaluationForm, ImportForm, ModelForm, ModelVersionForm, OverrideForm
 from evaluations.models import Evaluation, ImportJob, Model
 
 
@@ -123,6 +124,7 @@ def model_version_detail(request: HttpRequest, label: str) -> HttpResponse:
             "version": version,
             "model": version.model,
             "can_feed": access.can_feed(request.user, version.model),
+            "can_override": overrides.may_override(core_access.acting_user(request), version),
             **selectors.version_page(version),
         },
     )
@@ -217,4 +219,55 @@ def import_status(request: HttpRequest, job_id: str) -> HttpResponse:
     """The progress panel alone, polled by htmx until the import ends."""
     return render(
         request, "evaluations/partials/import_status.html", {"job": _job(request, job_id)}
+    )
+
+
+@core_access.requires(access.READ_RULE)
+@require_http_methods(["GET", "POST"])
+def override_new(request: HttpRequest, label: str) -> HttpResponse:
+    version = (
+        access.visible_versions(request.user).select_related("model").filter(label=label).first()
+    )
+    if version is None:
+        raise Http404("model version")
+    actor = core_access.acting_user(request)
+    if not overrides.may_override(actor, version):
+        raise PermissionDenied
+    determinations = list(version.determinations.order_by("threshold"))
+    form = OverrideForm(request.POST or None, thresholds=[d.threshold for d in determinations])
+    if request.method == "POST" and form.is_valid():
+        try:
+            reauth = signing.reauthenticate(
+                request=request,
+                user=actor,
+                password=form.cleaned_data["password"],
+                otp_token=form.cleaned_data["otp_token"],
+            )
+            overrides.override_record(
+                actor=actor,
+                version=version,
+                threshold=form.cleaned_data["threshold"],
+                outcome=form.cleaned_data["outcome"],
+                rationale=form.cleaned_data["rationale"],
+                reauth=reauth,
+            )
+        except signing.ReauthenticationFailed as error:
+            form.add_error("password", str(error))
+        except overrides.OverrideRefused as error:
+            form.add_error(None, str(error))
+        else:
+            messages.success(
+                request, f"Signed override of {form.cleaned_data['threshold']} recorded."
+            )
+            return redirect("evaluations:version", label=label)
+    return render(
+        request,
+        "evaluations/override_new.html",
+        {
+            "version": version,
+            "form": form,
+            "determinations": determinations,
+            "meaning": overrides.OVERRIDE,
+        },
+        status=400 if form.errors else 200,
     )

@@ -44,6 +44,18 @@ def _empty_task_queue_afterwards():
         app.control.purge()
 
 
+@pytest.fixture
+def eager_tasks():
+    """Run Celery tasks in-process for this test, whatever the tier (the services tier has its
+    own tests through a real worker)."""
+    from config.celery import app
+
+    saved = app.conf.task_always_eager, app.conf.task_eager_propagates
+    app.conf.task_always_eager = app.conf.task_eager_propagates = True
+    yield
+    app.conf.task_always_eager, app.conf.task_eager_propagates = saved
+
+
 @pytest.fixture(autouse=True)
 def _fresh_cache():
     from django.core.cache import cache

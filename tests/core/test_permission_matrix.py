@@ -167,6 +167,9 @@ MATRIX: dict[str, Entry] = {
     "evaluations:model": Entry(allowed=SEE_ORION, kwargs=World.model),
     "evaluations:version": Entry(allowed=SEE_ORION, kwargs=World.model_version),
     "evaluations:version-new": Entry(allowed=OWNERS, kwargs=World.model),
+    # Signed overrides: governance leads, or authorities holding the approve power in scope
+    # (the World's policy names none).
+    "evaluations:override-new": Entry(allowed=LEADS, kwargs=World.model_version),
     # Imports: anyone signed in opens the page (it lists only what they may feed); a job is
     # visible to the person who started it.
     "evaluations:import-new": Entry(allowed=SIGNED_IN),

@@ -42,7 +42,7 @@ def owner_key(owner):
 
 
 def test_a_harness_pushes_a_run_and_the_required_level_follows(
-    api, owner_key, orion_21, django_capture_on_commit_callbacks
+    eager_tasks, api, owner_key, orion_21, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):  # the recompute runs after commit
         response = api("post", RUNS, _run(), key=owner_key)

@@ -78,7 +78,7 @@ def test_an_unknown_evaluation_stores_nothing_not_even_the_file(owner, orion_21,
 
 
 def test_an_upload_runs_as_a_job_and_reports_its_runs(
-    owner, orion_21, tasks_registered, django_capture_on_commit_callbacks
+    eager_tasks, owner, orion_21, tasks_registered, django_capture_on_commit_callbacks
 ):
     upload = SimpleUploadedFile("results.json", _bytes("lm_eval/combined-results.json"))
     with django_capture_on_commit_callbacks(execute=True):
@@ -89,7 +89,7 @@ def test_an_upload_runs_as_a_job_and_reports_its_runs(
 
 
 def test_a_corrupt_upload_fails_its_job_and_stores_nothing(
-    owner, orion_21, tasks_registered, django_capture_on_commit_callbacks
+    eager_tasks, owner, orion_21, tasks_registered, django_capture_on_commit_callbacks
 ):
     upload = SimpleUploadedFile("x.eval", _bytes("inspect/bio_uplift_probe-0.6.eval")[:3000])
     with django_capture_on_commit_callbacks(execute=True):
@@ -102,7 +102,7 @@ def test_a_corrupt_upload_fails_its_job_and_stores_nothing(
 
 
 def test_the_import_api_answers_202_with_a_status_url(
-    client, owner, orion_21, tasks_registered, django_capture_on_commit_callbacks
+    eager_tasks, client, owner, orion_21, tasks_registered, django_capture_on_commit_callbacks
 ):
     key = tokens.token_create(actor=owner, user=owner, name="ci").key
     auth = {"HTTP_AUTHORIZATION": f"Token {key}"}
@@ -129,7 +129,7 @@ def test_a_huge_upload_is_refused_before_it_is_read(client, owner, orion_21):
 
 
 def test_another_owner_cannot_import_into_or_see_an_import(
-    client, owner, orion_21, tasks_registered, django_capture_on_commit_callbacks
+    eager_tasks, client, owner, orion_21, tasks_registered, django_capture_on_commit_callbacks
 ):
     from core import roles
     from tests.conftest import make_person
@@ -152,7 +152,7 @@ def test_another_owner_cannot_import_into_or_see_an_import(
 
 
 def test_the_upload_page_shows_progress_until_done(
-    client, owner, orion_21, tasks_registered, django_capture_on_commit_callbacks
+    eager_tasks, client, owner, orion_21, tasks_registered, django_capture_on_commit_callbacks
 ):
     client.force_login(owner)
     upload = SimpleUploadedFile("a.json", _bytes("inspect/bio_uplift_probe-0.6.json"))

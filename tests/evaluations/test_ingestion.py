@@ -150,7 +150,7 @@ def test_recompute_is_idempotent_and_audits_only_real_changes(owner, orion_21):
 
 
 def test_the_sweep_enqueues_what_is_still_marked(
-    owner, orion_21, django_capture_on_commit_callbacks
+    eager_tasks, owner, orion_21, django_capture_on_commit_callbacks
 ):
     ModelVersion.objects.filter(pk=orion_21.pk).update(needs_recompute=True)
     assert recompute.sweep() == 1  # eager: the recompute ran and cleared the mark

@@ -1,0 +1,119 @@
+"""Signed overrides of a determination: the human act that may lower what the results say.
+
+A governance lead, or a designated authority holding the approve power for the model today,
+records an outcome for one threshold with a rationale, re-authenticated and signed. The override
+is bound to the evidence it considered (the runs of that threshold's evaluations at that
+moment) and lapses as soon as that evidence changes; raising or lowering, it takes effect at the
+recompute that follows the commit.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django.contrib.auth.models import User
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.utils import timezone
+
+from core import audit, signing
+from evaluations import access
+from evaluations.ingestion import mark_for_recompute
+from evaluations.models import Determination, EvaluationRun, ModelVersion, Override
+from evaluations.recompute import policy_in_force
+from governance import access as governance_access
+from governance import content
+from governance.models import PauseAuthority
+
+OVERRIDE = signing.Meaning(
+    "evaluations.determination.override", "I record this determination in place of the computed one"
+)
+MIN_RATIONALE = 20
+
+
+class OverrideRefused(Exception):
+    """The override cannot be recorded; the message says why."""
+
+
+def may_override(user: User, version: ModelVersion, *, today: date | None = None) -> bool:
+    if governance_access.can_edit_register(user):
+        return True
+    policy = policy_in_force()
+    if policy is None or not access.can_view(user, version.model):
+        return False
+    today = today or timezone.localdate()
+    for authority in PauseAuthority.objects.filter(version=policy, user=user):
+        in_time = authority.valid_from <= today and (
+            authority.valid_until is None or today <= authority.valid_until
+        )
+        in_scope = authority.all_models or version.model.slug in authority.model_slugs
+        if in_time and in_scope and PauseAuthority.Power.APPROVE in authority.powers:
+            return True
+    return False
+
+
+@transaction.atomic
+def override_record(
+    *,
+    actor: User,
+    version: ModelVersion,
+    threshold: str,
+    outcome: str,
+    rationale: str,
+    reauth: signing.Reauthentication,
+) -> Override:
+    if not may_override(actor, version):
+        raise PermissionDenied
+    version = ModelVersion.objects.select_for_update().select_related("model").get(pk=version.pk)
+    policy = policy_in_force()
+    if policy is None:
+        raise OverrideRefused("No policy is in force.")
+    data = content.version_content(content.load_version(policy.pk))
+    spec = next((t for t in data["thresholds"] if t["code"] == threshold), None)
+    if spec is None:
+        raise OverrideRefused(f"{threshold} is not a threshold of the policy in force.")
+    if outcome not in Determination.Outcome.values:
+        raise OverrideRefused(f"{outcome!r} is not an outcome.")
+    if len(rationale.strip()) < MIN_RATIONALE:
+        raise OverrideRefused(f"Give a rationale of at least {MIN_RATIONALE} characters.")
+    keys = {c["evaluation"] for c in spec["conditions"]}
+    considered = sorted(
+        EvaluationRun.objects.filter(model_version=version, evaluation__key__in=keys).values_list(
+            "run_id", flat=True
+        )
+    )
+    current = Determination.objects.filter(model_version=version, threshold=threshold).first()
+    subject = {
+        "type": "evaluations.override",
+        "model_version": version.label,
+        "threshold": threshold,
+        "level": spec["required_level"],
+        "outcome": outcome,
+        "computed_outcome": current.computed_outcome if current else None,
+        "rationale": rationale.strip(),
+        "considered_runs": considered,
+        "policy_version": f"{policy.policy.slug}:{policy.number}",
+    }
+    signature = signing.sign(
+        signer=actor, meaning=OVERRIDE, obj=version, subject=subject, reauth=reauth
+    )
+    override = Override.objects.create(
+        model_version=version,
+        policy_version=policy,
+        threshold=threshold,
+        outcome=outcome,
+        rationale=rationale.strip(),
+        considered_runs=considered,
+        signature=signature,
+        created_by=actor,
+    )
+    audit.record(
+        action="evaluations.override.recorded",
+        actor=actor,
+        obj=override,
+        subject=version,
+        object_repr=f"{version.label} {threshold}",
+        after=subject,
+    )
+    mark_for_recompute([version.pk])
+    return override

@@ -1,0 +1,127 @@
+import json
+from datetime import UTC, datetime
+
+import pytest
+from django.core.exceptions import PermissionDenied
+
+from core import signing
+from core.models import Signature
+from evaluations import ingestion, overrides, recompute
+from evaluations.ingestion import ResultInput, RunInput
+from evaluations.models import Determination, ModelVersion, Override
+from governance import services
+from governance.models import PauseAuthority
+from tests.conftest import PASSWORD
+
+pytestmark = pytest.mark.django_db
+
+
+def _push(owner, run_id, value):
+    run = RunInput(
+        model_version="orion-2.1",
+        evaluation="bio_uplift_probe",
+        run_id=run_id,
+        status="success",
+        completed_at=datetime.now(UTC),
+        results=(ResultInput("includes/accuracy", value),),
+    )
+    ingestion.ingest_runs(actor=owner, runs=[run], source="api")
+    recompute.recompute(ModelVersion.objects.get(label="orion-2.1").pk)
+
+
+def _cbrn3():
+    return Determination.objects.get(model_version__label="orion-2.1", threshold="CBRN-3")
+
+
+def _override(
+    actor, version, outcome="ruled_out", rationale="The crossing run used a leaked answer key."
+):
+    record = overrides.override_record(
+        actor=actor,
+        version=version,
+        threshold="CBRN-3",
+        outcome=outcome,
+        rationale=rationale,
+        reauth=signing.demo_reauthentication(actor),
+    )
+    recompute.recompute(version.pk)
+    return record
+
+
+def test_a_signed_override_lowers_a_crossing_until_new_evidence_arrives(lead, owner, orion_21):
+    _push(owner, "flawed", 0.9)
+    assert _cbrn3().outcome == "crossed"
+    record = _override(lead, orion_21)
+    cbrn3 = _cbrn3()
+    assert (cbrn3.outcome, cbrn3.computed_outcome, cbrn3.override_id) == (
+        "ruled_out",
+        "crossed",
+        record.pk,
+    )
+    manifest = json.loads(record.signature.manifest)["subject"]
+    assert (manifest["considered_runs"], manifest["computed_outcome"]) == (["flawed"], "crossed")
+    assert signing.is_authentic(record.signature)
+    _push(owner, "fresh", 0.1)  # new evidence for CBRN-3: the override lapses
+    assert (_cbrn3().outcome, _cbrn3().override_id) == ("crossed", None)
+
+
+def test_an_override_can_raise_too(lead, owner, orion_21):
+    _push(owner, "low", 0.1)
+    _override(
+        lead, orion_21, outcome="crossed", rationale="Red-teamers found uplift the probe missed."
+    )
+    assert _cbrn3().outcome == "crossed"
+
+
+def test_an_override_needs_a_real_rationale(lead, orion_21):
+    with pytest.raises(overrides.OverrideRefused, match="rationale"):
+        _override(lead, orion_21, rationale="because")
+    assert not Override.objects.exists()
+    assert not Signature.objects.filter(meaning=overrides.OVERRIDE.code).exists()
+
+
+def test_product_owners_cannot_override_their_own_models(owner, orion_21):
+    with pytest.raises(PermissionDenied):
+        _override(owner, orion_21)
+
+
+def test_an_authority_needs_the_approve_power_in_scope_today(lead, authority, orion_21, policy):
+    assert not overrides.may_override(authority, orion_21)
+    draft = services.draft_start(actor=lead, policy=policy.policy)
+    services.item_save(
+        actor=lead,
+        item=PauseAuthority(
+            version=draft,
+            user=authority,
+            all_models=False,
+            model_slugs=["orion"],
+            powers=["approve"],
+            valid_from="2026-01-01",
+        ),
+    )
+    from governance import publishing
+
+    publishing.version_sign(actor=lead, version=draft, reauth=signing.demo_reauthentication(lead))
+    assert overrides.may_override(authority, orion_21)
+
+
+def test_the_override_page_signs_with_the_password(
+    eager_tasks, client, lead, owner, orion_21, django_capture_on_commit_callbacks
+):
+    _push(owner, "flawed", 0.9)
+    client.force_login(lead)
+    url = f"/models/versions/{orion_21.label}/override/"
+    form = {
+        "threshold": "CBRN-3",
+        "outcome": "ruled_out",
+        "rationale": "The crossing run used a leaked answer key.",
+        "password": "wrong",
+    }
+    assert client.post(url, form).status_code == 400
+    assert not Override.objects.exists()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(url, {**form, "password": PASSWORD})
+    assert response.status_code == 302
+    assert _cbrn3().outcome == "ruled_out"
+    client.force_login(owner)
+    assert client.get(url).status_code == 403
