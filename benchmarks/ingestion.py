@@ -204,9 +204,8 @@ def main() -> None:
             _lead, owner, model = _world()
             print(f"database: {connection.vendor}")
             rate = bench_batches(owner, model, batches=args.batches)
-            print(
-                f"batch ingestion: {rate:,.0f} results/s ({args.batches} batches of 100 runs x 20 results)"
-            )
+            shape = f"{args.batches} batches of 100 runs x 20 results"
+            print(f"batch ingestion: {rate:,.0f} results/s ({shape})")
             seconds = bench_csv_import(owner, model, results=args.csv_results)
             print(f"CSV import of {args.csv_results:,} results: {seconds:.1f} s")
             if os.environ.get("REDIS_URL") and connection.vendor == "postgresql":
@@ -214,9 +213,10 @@ def main() -> None:
                     owner, model, samples=args.latency_samples, scratch=Path(scratch)
                 )
                 p95 = statistics.quantiles(lat, n=20)[-1]
+                p50 = statistics.median(lat)
                 print(
-                    f"result commit -> required level via a real worker: p50 {statistics.median(lat) * 1000:.0f} ms, "
-                    f"p95 {p95 * 1000:.0f} ms ({len(lat)} results)"
+                    "result commit -> required level via a real worker: "
+                    f"p50 {p50 * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms ({len(lat)} results)"
                 )
         finally:
             connection.creation.destroy_test_db(name, verbosity=0)
