@@ -159,7 +159,7 @@ class ModelVersionDetailView(APIView):
         return Response(ModelVersionSerializer(version).data)
 
 
-class ImportJobSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class ImportJobSerializer(serializers.Serializer):
     id = serializers.UUIDField()
     state = serializers.CharField()
     progress = serializers.IntegerField()
@@ -176,7 +176,7 @@ class ImportJobSerializer(serializers.Serializer):  # type: ignore[type-arg]
         return reverse("api:import", args=[job.pk])
 
 
-class ImportUploadSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class ImportUploadSerializer(serializers.Serializer):
     file = serializers.FileField()
     model_version = serializers.CharField(max_length=100)
 

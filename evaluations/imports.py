@@ -61,7 +61,12 @@ def import_bytes(
 
 
 @transaction.atomic
-def import_job_create(*, actor: User, upload: UploadedFile, model_version: str) -> ImportJob:
+def import_job_create(
+    *,
+    actor: User,
+    upload: UploadedFile,  # type: ignore[type-arg]
+    model_version: str,
+) -> ImportJob:
     """Keep the upload aside and queue its import; the caller has checked its size."""
     job_id = uuid.uuid4()
     pending = default_storage.save(f"imports/pending/{job_id}", upload)

@@ -153,12 +153,14 @@ def _store_determinations(
     outcomes: list[determinations.Outcome],
     now: datetime,
 ) -> bool:
+    if policy is None:  # nothing to determine: drop what an earlier policy left
+        return bool(version.determinations.all().delete()[0])
     existing = {d.threshold: d for d in version.determinations.select_related("deciding_run")}
     runs = {r.run_id: r for r in EvaluationRun.objects.filter(model_version=version)}
     changed = False
     for outcome in outcomes:
         old = existing.pop(outcome.threshold, None)
-        before = _snapshot(old) if old and old.policy_version_id == policy.pk else None  # type: ignore[union-attr]
+        before = _snapshot(old) if old and old.policy_version_id == policy.pk else None
         after = _snapshot(outcome)
         Determination.objects.update_or_create(
             model_version=version,

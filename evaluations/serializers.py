@@ -23,17 +23,17 @@ class FiniteFloatField(serializers.FloatField):
         if abs(value) > self.max_abs:
             limit = f"{self.max_abs:.0e}".replace("e+", "e")
             raise serializers.ValidationError(f"Must be within ±{limit}.")
-        return value
+        return float(value)
 
 
-class ResultSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class ResultSerializer(serializers.Serializer):
     metric = serializers.CharField(max_length=100, help_text="e.g. includes/accuracy, acc")
     value = FiniteFloatField()
     stderr = FiniteFloatField(required=False, allow_null=True, min_value=0)
     samples = serializers.IntegerField(required=False, allow_null=True, min_value=0)
 
 
-class RunSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class RunSerializer(serializers.Serializer):
     model_version = serializers.CharField(max_length=100, help_text="A model version label")
     evaluation = serializers.CharField(max_length=100, help_text="An evaluation key")
     run_id = serializers.CharField(max_length=200, help_text="The harness's own run id")
@@ -65,7 +65,7 @@ def run_input(data: dict[str, Any]) -> RunInput:
     )
 
 
-class StoredRunSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
+class StoredRunSerializer(serializers.ModelSerializer):
     model_version = serializers.CharField(source="model_version.label")
     evaluation = serializers.CharField(source="evaluation.key")
     results = ResultSerializer(many=True)
@@ -87,7 +87,7 @@ class StoredRunSerializer(serializers.ModelSerializer):  # type: ignore[type-arg
         ]
 
 
-class ModelVersionCreateSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class ModelVersionCreateSerializer(serializers.Serializer):
     model = serializers.SlugField(max_length=60, help_text="The model's slug, e.g. orion")
     label = serializers.CharField(max_length=100, help_text="e.g. orion-2.1")
     effective_compute = FiniteFloatField(
@@ -95,7 +95,7 @@ class ModelVersionCreateSerializer(serializers.Serializer):  # type: ignore[type
     )
 
 
-class DeterminationSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
+class DeterminationSerializer(serializers.ModelSerializer):
     deciding_run = serializers.CharField(source="deciding_run.run_id", allow_null=True)
 
     class Meta:
@@ -113,7 +113,7 @@ class DeterminationSerializer(serializers.ModelSerializer):  # type: ignore[type
         ]
 
 
-class ModelVersionSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
+class ModelVersionSerializer(serializers.ModelSerializer):
     model = serializers.CharField(source="model.slug")
     policy_version = serializers.SerializerMethodField()
     determinations = DeterminationSerializer(many=True)

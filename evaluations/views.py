@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -24,9 +27,10 @@ def _model(request: HttpRequest, slug: str) -> Model:
     return model
 
 
-def _save(form: ModelForm | ModelVersionForm | EvaluationForm, create: object) -> object | None:
+def _save(form: ModelForm | ModelVersionForm | EvaluationForm, create: Callable[[], Any]) -> Any:
+    """Call a service; a validation error it raises is shown on the form instead."""
     try:
-        return create()  # type: ignore[operator]
+        return create()
     except ValidationError as error:
         for field, errors in error.message_dict.items():
             form.add_error(field if field in form.fields else None, errors)

@@ -35,7 +35,8 @@ def parse(document: dict[str, Any], raw: bytes, *, model_version: str) -> Parsed
     if not looks_like(document):
         raise ImportFailed("this is not an lm-evaluation-harness results file")
     digest = hashlib.sha256(raw).hexdigest()[:16]
-    samples = document.get("n-samples") if isinstance(document.get("n-samples"), dict) else {}
+    counts = document.get("n-samples")
+    samples: dict[str, Any] = counts if isinstance(counts, dict) else {}
     version = str(document.get("lm_eval_version") or document.get("git_hash") or "")[:50]
     started = timestamp(
         document.get("start_time") if isinstance(document.get("start_time"), str) else None

@@ -32,11 +32,11 @@ class Command(BaseCommand):
             raise CommandError(f"No model version is labelled {options['model_version']!r}.")
         actor = version.model.owner
         if options["user"]:
-            actor = (
-                get_user_model().objects.filter(username=options["user"], is_active=True).first()
-            )
-            if actor is None:
+            people = get_user_model().objects.filter(username=options["user"], is_active=True)
+            named = people.first()
+            if named is None:
                 raise CommandError(f"No active person is called {options['user']!r}.")
+            actor = named
         path: Path = options["file"]
         try:
             if path.stat().st_size > settings.IMPORT_MAX_BYTES:
