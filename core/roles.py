@@ -34,6 +34,7 @@ GOVERNANCE_LEAD = Role(
         "governance.publish_policyversion",
         "evaluations.view_model",
         "evaluations.add_evaluation",
+        "releases.verify_safeguard",
     ),
 )
 PRODUCT_OWNER = Role(
@@ -46,7 +47,7 @@ AUTHORITY = Role(
     slug="authority",
     name="Designated authority",
     summary="Signs release approvals and pause, restrict and lift decisions in scope.",
-    permissions=("evaluations.view_model",),
+    permissions=("evaluations.view_model", "releases.verify_safeguard"),
 )
 AUDITOR = Role(
     slug="auditor",

@@ -91,6 +91,7 @@ class SafeguardStatus(models.Model):
 
     class Meta:
         ordering = ["code"]
+        permissions = [("verify_safeguard", "Can verify safeguard evidence")]
         constraints = [
             models.UniqueConstraint(
                 fields=["model_version", "code"],

@@ -1,0 +1,269 @@
+"""Every move of a release, written once: lock, check access and the transition map, write,
+audit, and refresh the gate. Views, the API, commands and receivers all call these."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+
+from django.contrib.auth.models import User
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.utils import timezone
+
+from core import audit, signing
+from evaluations.models import ModelVersion
+from releases import access, assessment, workflow
+from releases.models import Approval, Release, SafeguardStatus
+
+APPROVE = signing.Meaning("releases.release.approve", "I approve this release as assessed")
+
+
+class ReleaseError(Exception):
+    """A move that is not allowed now; the message is for the person who tried."""
+
+
+class AssessmentChanged(ReleaseError):
+    """What the approver saw is no longer the assessment (HTTP 409 on the API)."""
+
+
+def _locked(release: Release) -> Release:
+    return (
+        Release.objects.select_for_update()
+        .select_related("model_version__model")
+        .get(pk=release.pk)
+    )
+
+
+def _move(actor: User | str, release: Release, target: str, now: datetime) -> None:
+    workflow.check_move(release.state, target)
+    before = release.state
+    release.state = target
+    release.state_changed_at = now
+    release.save(update_fields=["state", "state_changed_at"])
+    audit.record(
+        action=f"releases.release.{target}",
+        actor=actor,
+        obj=release,
+        subject=release,
+        before={"state": before},
+        after={"state": target},
+    )
+
+
+def gate_refresh(
+    release: Release, *, now: datetime | None = None, actor: str = "system:gate"
+) -> Release:
+    """Recompute the cached assessment and verdict of a (locked) release. A new assessment makes
+    earlier approvals stale: an approved release goes back to submitted."""
+    now = now or timezone.now()
+    current = assessment.build(release)
+    changed = current.sha256 != release.assessment_sha256
+    if changed:
+        release.assessment_version += 1
+        release.assessment_sha256 = current.sha256
+        if release.state == workflow.APPROVED:
+            _move(actor, release, workflow.SUBMITTED, now)
+    release.required_level = current.required_level
+    release.level_defined = current.level_defined
+    release.approval_quorum = current.approval_quorum
+    verdict = assessment.gate(release, current)
+    release.gate_allowed, release.gate_reasons = verdict.allowed, verdict.reasons
+    release.assessed_at = now
+    release.save(
+        update_fields=[
+            "assessment_version",
+            "assessment_sha256",
+            "required_level",
+            "level_defined",
+            "approval_quorum",
+            "gate_allowed",
+            "gate_reasons",
+            "assessed_at",
+        ]
+    )
+    if changed:
+        audit.record(
+            action="releases.assessment.changed",
+            actor=actor,
+            obj=release,
+            subject=release,
+            after={**current.data, "assessment_version": release.assessment_version},
+        )
+    return release
+
+
+@transaction.atomic
+def release_create(
+    *, actor: User, model_version: ModelVersion, context: str, title: str
+) -> Release:
+    if not access.can_request(actor, model_version.model):
+        raise PermissionDenied
+    if context not in Release.Context.values:
+        raise ReleaseError(f"{context!r} is not a deployment context")
+    release = Release.objects.create(
+        model_version=model_version,
+        context=context,
+        title=title.strip()[:200] or str(model_version),
+        requested_by=actor,
+    )
+    audit.record(
+        action="releases.release.created",
+        actor=actor,
+        obj=release,
+        subject=release,
+        after={"model_version": model_version.label, "context": context, "title": release.title},
+    )
+    return gate_refresh(release, actor="system:gate")
+
+
+@transaction.atomic
+def release_submit(*, actor: User, release: Release) -> Release:
+    release = _locked(release)
+    if release.requested_by_id != actor.pk:
+        raise PermissionDenied
+    _move(actor, release, workflow.SUBMITTED, timezone.now())
+    return gate_refresh(release)
+
+
+@transaction.atomic
+def release_withdraw(*, actor: User, release: Release) -> Release:
+    release = _locked(release)
+    if release.requested_by_id != actor.pk and not actor.is_superuser:
+        raise PermissionDenied
+    _move(actor, release, workflow.WITHDRAWN, timezone.now())
+    return gate_refresh(release)
+
+
+def _status_row(release: Release, code: str) -> SafeguardStatus:
+    _, required = assessment.required_safeguards(release)
+    spec = next((s for s in required if s["code"] == code), None)
+    if spec is None:
+        raise ReleaseError(f"{code} is not a safeguard this release requires")
+    if spec["scope"] == "model_version":
+        row, _ = SafeguardStatus.objects.select_for_update().get_or_create(
+            model_version=release.model_version, release=None, code=code
+        )
+    else:
+        row, _ = SafeguardStatus.objects.select_for_update().get_or_create(
+            model_version=release.model_version, release=release, code=code
+        )
+    return row
+
+
+@transaction.atomic
+def safeguard_implement(
+    *,
+    actor: User,
+    release: Release,
+    code: str,
+    text: str = "",
+    link: str = "",
+    file_sha256: str = "",
+) -> SafeguardStatus:
+    """Record evidence that a safeguard is in place. Any change needs verifying again."""
+    release = _locked(release)
+    if not access.can_request(actor, release.model_version.model):
+        raise PermissionDenied
+    if not (text.strip() or link or file_sha256):
+        raise ReleaseError("Give the evidence: a description, a link or a file.")
+    row = _status_row(release, code)
+    before = {"state": row.state, "evidence_sha256": row.evidence_sha256}
+    evidence = "\n".join([text.strip(), link, file_sha256])
+    row.state = SafeguardStatus.State.IMPLEMENTED
+    row.evidence_text, row.evidence_link = text.strip(), link
+    row.evidence_sha256 = file_sha256 or hashlib.sha256(evidence.encode()).hexdigest()
+    row.implemented_by, row.implemented_at = actor, timezone.now()
+    row.verified_by = row.verified_at = None
+    row.save()
+    audit.record(
+        action="releases.safeguard.implemented",
+        actor=actor,
+        obj=row,
+        subject=release,
+        before=before,
+        after={"code": code, "evidence_sha256": row.evidence_sha256},
+    )
+    gate_refresh(release)
+    return row
+
+
+@transaction.atomic
+def safeguard_verify(*, actor: User, release: Release, code: str) -> SafeguardStatus:
+    release = _locked(release)
+    if not access.can_verify(actor):
+        raise PermissionDenied
+    row = _status_row(release, code)
+    if row.state != SafeguardStatus.State.IMPLEMENTED:
+        raise ReleaseError(f"{code} has no evidence to verify")
+    if row.implemented_by_id == actor.pk:
+        raise ReleaseError("The person who implemented a safeguard cannot verify it.")
+    row.state = SafeguardStatus.State.VERIFIED
+    row.verified_by, row.verified_at = actor, timezone.now()
+    row.save(update_fields=["state", "verified_by", "verified_at"])
+    audit.record(
+        action="releases.safeguard.verified",
+        actor=actor,
+        obj=row,
+        subject=release,
+        after={"code": code, "evidence_sha256": row.evidence_sha256},
+    )
+    gate_refresh(release)
+    return row
+
+
+@transaction.atomic
+def release_approve(
+    *, actor: User, release: Release, reauth: signing.Reauthentication, seen_sha256: str
+) -> Approval:
+    """Sign the assessment the approver saw. If it changed since, nothing is signed."""
+    release = _locked(release)
+    now = timezone.now()
+    if release.requested_by_id == actor.pk:
+        raise ReleaseError("The person who requested a release cannot approve it.")
+    if not access.holds_power(actor, "approve", release.model_version.model.slug, on=now.date()):
+        raise PermissionDenied
+    if release.state != workflow.SUBMITTED:
+        raise ReleaseError(
+            f"Only a submitted release can be approved; this one is {release.state}."
+        )
+    gate_refresh(release, now=now)
+    if release.assessment_sha256 != seen_sha256:
+        raise AssessmentChanged("The assessment changed after you loaded it: review it again.")
+    if Approval.objects.filter(
+        release=release, approver=actor, assessment_version=release.assessment_version
+    ).exists():
+        raise ReleaseError("You have already approved this assessment.")
+    current = assessment.build(release)
+    signature = signing.sign(
+        signer=actor,
+        meaning=APPROVE,
+        obj=release,
+        reauth=reauth,
+        now=now,
+        subject={
+            "type": "releases.release",
+            **current.data,
+            "assessment_version": release.assessment_version,
+            "assessment_sha256": current.sha256,
+        },
+    )
+    approval = Approval.objects.create(
+        release=release,
+        approver=actor,
+        signature=signature,
+        assessment_version=release.assessment_version,
+        assessment_sha256=current.sha256,
+    )
+    audit.record(
+        action="releases.approval.signed",
+        actor=actor,
+        obj=approval,
+        subject=release,
+        after={"assessment_sha256": current.sha256, "signature": signature.pk},
+    )
+    count = Approval.objects.filter(release=release, assessment_sha256=current.sha256).count()
+    if count >= release.approval_quorum and release.level_defined and release.required_level:
+        _move(actor, release, workflow.APPROVED, now)
+    gate_refresh(release, now=now)
+    return approval

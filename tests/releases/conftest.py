@@ -1,0 +1,56 @@
+from datetime import UTC, datetime
+
+import pytest
+
+from core import roles, signing
+from evaluations import ingestion, recompute
+from evaluations import services as evaluation_services
+from evaluations.ingestion import ResultInput, RunInput
+from governance import content, publishing, services
+from governance.models import PauseAuthority
+from tests.conftest import make_person
+
+
+@pytest.fixture
+def authority2(db):
+    return make_person("bo", roles.AUTHORITY)
+
+
+@pytest.fixture
+def policy(lead, authority, authority2):
+    """RSP-style, published, with two authorities holding every power over every model."""
+    draft = services.template_load(actor=lead, name="rsp")
+    for person in (authority, authority2):
+        services.item_save(actor=lead, item=PauseAuthority(
+            version=draft, user=person, all_models=True, valid_from="2026-01-01",
+            powers=["pause", "restrict", "lift", "approve"],
+        ))  # fmt: skip
+    publishing.version_sign(actor=lead, version=draft, reauth=signing.demo_reauthentication(lead))
+    draft.refresh_from_db()
+    return draft
+
+
+@pytest.fixture
+def orion_21(lead, owner, policy):
+    """Orion 2.1: every threshold ruled out but CBRN-3, which it crosses: ASL-3 (quorum 2)."""
+    data = content.version_content(content.load_version(policy.pk))
+    metrics = {}
+    for threshold in data["thresholds"]:
+        for c in threshold["conditions"]:
+            safe = 0.0 if c["comparator"] in (">=", ">") else 1e6
+            metrics.setdefault(c["evaluation"], {})[c["metric"]] = safe
+    for key in metrics:
+        evaluation_services.evaluation_create(actor=lead, key=key, name=key)
+    model = evaluation_services.model_create(actor=owner, slug="orion", name="Orion")
+    version = evaluation_services.model_version_create(actor=owner, model=model, label="orion-2.1")
+    metrics["bio_uplift_probe"]["includes/accuracy"] = 0.65
+    runs = [
+        RunInput(model_version="orion-2.1", evaluation=key, run_id=f"r-{key}", status="success",
+                 completed_at=datetime.now(UTC),
+                 results=tuple(ResultInput(m, v) for m, v in values.items()))
+        for key, values in metrics.items()
+    ]  # fmt: skip
+    ingestion.ingest_runs(actor=owner, runs=runs, source="api")
+    recompute.recompute(version.pk)
+    version.refresh_from_db()
+    return version
