@@ -267,3 +267,64 @@ def release_approve(
         _move(actor, release, workflow.APPROVED, now)
     gate_refresh(release, now=now)
     return approval
+
+
+OPEN = (workflow.SUBMITTED, workflow.APPROVED, workflow.DEPLOYED)
+
+
+def refresh_for_model_version(version_id: int) -> list[Release]:
+    """The model version's assessment changed: refresh every open release's gate, and escalate
+    where the required level rose above what has been verified."""
+    from releases import decisions
+
+    refreshed = []
+    for pk in (
+        Release.objects.filter(model_version_id=version_id)
+        .exclude(state=workflow.WITHDRAWN)
+        .values_list("pk", flat=True)
+    ):
+        with transaction.atomic():
+            release = _locked(Release(pk=pk))
+            before = release.required_level
+            gate_refresh(release)
+            _escalate(release, before, decisions.notify_authorities)
+        refreshed.append(release)
+    return refreshed
+
+
+def _escalate(release: Release, previous_level: str, notify: object) -> None:
+    unverified = any(
+        reason.startswith("safeguards not verified") for reason in release.gate_reasons
+    )
+    now = timezone.now()
+    if release.state in OPEN and release.required_level != previous_level and unverified:
+        if release.blocked_since is None:
+            release.blocked_since = now
+            release.save(update_fields=["blocked_since"])
+            gate_refresh(release, now=now)
+            audit.record(
+                action="releases.release.blocked",
+                actor="system:gate",
+                obj=release,
+                subject=release,
+                before={"required_level": previous_level or None},
+                after={"required_level": release.required_level},
+            )
+            notify(
+                release,
+                f"Release blocked: {release}",  # type: ignore[operator]
+                f"The required level of {release.model_version.label} rose from "
+                f"{previous_level or 'none'} to {release.required_level}, above the safeguards "
+                f"verified for {release}. It is blocked until they are in place.",
+            )
+    elif release.blocked_since is not None and not unverified:
+        release.blocked_since = None
+        release.save(update_fields=["blocked_since"])
+        gate_refresh(release, now=now)
+        audit.record(
+            action="releases.release.unblocked",
+            actor="system:gate",
+            obj=release,
+            subject=release,
+            after={"required_level": release.required_level},
+        )

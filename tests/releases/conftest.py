@@ -25,7 +25,13 @@ def policy(lead, authority, authority2):
             version=draft, user=person, all_models=True, valid_from="2026-01-01",
             powers=["pause", "restrict", "lift", "approve"],
         ))  # fmt: skip
-    publishing.version_sign(actor=lead, version=draft, reauth=signing.demo_reauthentication(lead))
+    # Two signatures publish it, and two authorities make a decision take effect.
+    services.version_update(actor=lead, version=draft, changes={"signing_quorum": 2})
+    second = make_person("lorna", roles.GOVERNANCE_LEAD)
+    for person in (lead, second):
+        publishing.version_sign(
+            actor=person, version=draft, reauth=signing.demo_reauthentication(person)
+        )
     draft.refresh_from_db()
     return draft
 

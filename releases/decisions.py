@@ -1,0 +1,203 @@
+"""Pause, restrict and lift: signed acts of designated authorities in scope.
+
+A decision is proposed by an authority or a governance lead, and takes effect when the quorum the
+policy in force sets (its signing quorum) of distinct authorities, each valid at the moment of
+signing, in scope and holding the power, have signed. Lifting is itself a decision with the same
+quorum. Signers are serialised on the decision's row, so the quorum is counted exactly once.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.contrib.auth.models import User
+from django.core.exceptions import PermissionDenied
+from django.core.mail import send_mail
+from django.db import transaction
+from django.utils import timezone
+
+from core import audit, signing
+from evaluations.models import Model, ModelVersion
+from evaluations.recompute import policy_in_force
+from governance import access as governance_access
+from governance.models import PauseAuthority
+from releases import access, services
+from releases.models import Decision, DecisionSignature, Release
+
+MEANINGS = {
+    "pause": signing.Meaning("releases.decision.pause", "I pause this deployment"),
+    "restrict": signing.Meaning("releases.decision.restrict", "I restrict this deployment"),
+    "lift": signing.Meaning("releases.decision.lift", "I lift this decision"),
+}
+
+
+def _model_of(decision: Decision) -> Model:
+    if decision.release_id:
+        return decision.release.model_version.model  # type: ignore[union-attr]
+    if decision.model_version_id:
+        return decision.model_version.model  # type: ignore[union-attr]
+    return decision.model  # type: ignore[return-value]
+
+
+@transaction.atomic
+def decision_propose(
+    *,
+    actor: User,
+    kind: str,
+    target: Release | ModelVersion | Model,
+    rationale: str,
+    allowed_contexts: list[str] | None = None,
+    lifts: Decision | None = None,
+) -> Decision:
+    policy = policy_in_force()
+    if policy is None:
+        raise services.ReleaseError("No policy is in force.")
+    slug = (
+        target.slug
+        if isinstance(target, Model)
+        else (
+            target.model.slug
+            if isinstance(target, ModelVersion)
+            else target.model_version.model.slug
+        )
+    )
+    today = timezone.localdate()
+    if not (
+        governance_access.can_edit_register(actor)
+        or access.holds_power(actor, kind, slug, on=today)
+    ):
+        raise PermissionDenied
+    if kind not in MEANINGS or len(rationale.strip()) < 20:
+        raise services.ReleaseError(
+            "Name the kind of decision and give a rationale of 20 characters or more."
+        )
+    if kind == "restrict" and not allowed_contexts:
+        raise services.ReleaseError(
+            "A restriction names the deployment contexts that stay allowed."
+        )
+    if lifts is not None:
+        lifts = Decision.objects.get(pk=lifts.pk)
+    if kind == "lift" and (lifts is None or lifts.state != Decision.State.IN_EFFECT):
+        raise services.ReleaseError("A lift names a decision in effect.")
+    decision = Decision.objects.create(
+        kind=kind,
+        rationale=rationale.strip(),
+        quorum=policy.signing_quorum,
+        proposed_by=actor,
+        allowed_contexts=sorted(allowed_contexts or []),
+        lifts=lifts,
+        release=target if isinstance(target, Release) else None,
+        model_version=target if isinstance(target, ModelVersion) else None,
+        model=target if isinstance(target, Model) else None,
+    )
+    audit.record(
+        action="releases.decision.proposed",
+        actor=actor,
+        obj=decision,
+        subject=decision,
+        after={
+            "kind": kind,
+            "target": str(target),
+            "quorum": decision.quorum,
+            "allowed_contexts": decision.allowed_contexts,
+            "rationale": decision.rationale,
+        },
+    )
+    return decision
+
+
+@transaction.atomic
+def decision_sign(*, actor: User, decision: Decision, reauth: signing.Reauthentication) -> Decision:
+    decision = Decision.objects.select_for_update().get(pk=decision.pk)
+    now = timezone.now()
+    model = _model_of(decision)
+    if not access.holds_power(actor, decision.kind, model.slug, on=now.date()):
+        raise PermissionDenied
+    if decision.state != Decision.State.PROPOSED:
+        raise services.ReleaseError(
+            f"This decision is already {decision.get_state_display().lower()}."
+        )
+    if decision.signatures.filter(signer=actor).exists():
+        raise services.ReleaseError("You have already signed this decision.")
+    subject = {
+        "type": "releases.decision",
+        "decision": decision.pk,
+        "kind": decision.kind,
+        "target": str(decision.release or decision.model_version or decision.model),
+        "allowed_contexts": decision.allowed_contexts,
+        "rationale": decision.rationale,
+        "lifts": decision.lifts_id,
+    }
+    signature = signing.sign(
+        signer=actor,
+        meaning=MEANINGS[decision.kind],
+        obj=decision,
+        subject=subject,
+        reauth=reauth,
+        now=now,
+    )
+    DecisionSignature.objects.create(decision=decision, signer=actor, signature=signature)
+    audit.record(
+        action="releases.decision.signed",
+        actor=actor,
+        obj=decision,
+        subject=decision,
+        after={"signature": signature.pk},
+    )
+    if decision.signatures.count() >= decision.quorum:
+        _take_effect(actor, decision, now)
+    return decision
+
+
+def _take_effect(actor: User, decision: Decision, now: datetime) -> None:
+    decision.state, decision.in_effect_at = Decision.State.IN_EFFECT, now
+    decision.save(update_fields=["state", "in_effect_at"])
+    audit.record(
+        action="releases.decision.in_effect",
+        actor=actor,
+        obj=decision,
+        subject=decision,
+        after={"kind": decision.kind},
+    )
+    lifted = decision.lifts if decision.kind == "lift" else None
+    if lifted is not None:
+        Decision.objects.filter(pk=lifted.pk).update(state=Decision.State.LIFTED)
+        audit.record(
+            action="releases.decision.lifted",
+            actor=actor,
+            obj=lifted,
+            subject=lifted,
+            after={"lifted_by": decision.pk},
+        )
+    target = lifted or decision
+    for release in affected_releases(target):
+        services.gate_refresh(
+            Release.objects.select_for_update().get(pk=release.pk), actor="system:gate"
+        )
+
+
+def affected_releases(decision: Decision) -> list[Release]:
+    releases = Release.objects.exclude(state=Release.State.WITHDRAWN)
+    if decision.release_id:
+        return list(releases.filter(pk=decision.release_id))
+    if decision.model_version_id:
+        return list(releases.filter(model_version_id=decision.model_version_id))
+    return list(releases.filter(model_version__model=decision.model))
+
+
+def notify_authorities(release: Release, subject: str, body: str) -> None:
+    """Email the designated authorities in scope of a release's model, after commit."""
+    policy = policy_in_force()
+    if policy is None:
+        return
+    slug = release.model_version.model.slug
+    authorities = PauseAuthority.objects.filter(version=policy).select_related("user")
+    emails = sorted(
+        {
+            a.user.email
+            for a in authorities
+            if a.user.email and a.user.is_active and (a.all_models or slug in a.model_slugs)
+        }
+    )
+    if emails:
+        transaction.on_commit(lambda: send_mail(subject, body, None, emails, fail_silently=True))
