@@ -8,6 +8,7 @@ from core import access
 from core.api import api_view
 from evaluations import access as evaluation_access
 from evaluations import api as evaluations_api
+from releases import api as releases_api
 
 urlpatterns = [
     path(
@@ -34,6 +35,11 @@ urlpatterns = [
         "imports/<uuid:job_id>/",
         api_view(evaluations_api.ImportDetailView, evaluation_access.READ_RULE),
         name="import",
+    ),
+    path(
+        "releases/<int:pk>/gate/",
+        api_view(releases_api.GateView, evaluation_access.READ_RULE),
+        name="release-gate",
     ),
     path("schema/", api_view(SpectacularAPIView, access.SIGNED_IN), name="schema"),
     path(

@@ -9,6 +9,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("register/", include("governance.urls")),
     path("models/", include("evaluations.urls")),
+    path("releases/", include("releases.urls")),
     path("api/v1/", include(("config.api_urls", "api"))),
     path("", include("core.urls")),
 ]

@@ -44,7 +44,7 @@ def statuses_for(release: Release, safeguards: list[dict[str, Any]]) -> dict[str
     scope, the release's own for release scope (absent rows are missing)."""
     per_version = [s["code"] for s in safeguards if s["scope"] == "model_version"]
     per_release = [s["code"] for s in safeguards if s["scope"] == "release"]
-    rows = SafeguardStatus.objects.filter(
+    rows = SafeguardStatus.objects.select_related("implemented_by", "verified_by").filter(
         Q(model_version=release.model_version, release=None, code__in=per_version)
         | Q(release=release, code__in=per_release)
     )

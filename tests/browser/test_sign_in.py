@@ -26,16 +26,36 @@ def _sign_in(page, username, password):
         (
             "lead",
             "Governance lead.",
-            ["Dashboard", "Register", "Models", "Audit trail", "API tokens"],
+            ["Dashboard", "Register", "Models", "Releases", "Audit trail", "API tokens"],
         ),
-        ("owner", "Product owner.", ["Dashboard", "Register", "Models", "API tokens"]),
-        ("authority", "Designated authority.", ["Dashboard", "Register", "Models", "API tokens"]),
-        ("authority2", "Designated authority.", ["Dashboard", "Register", "Models", "API tokens"]),
-        ("auditor", "Auditor.", ["Dashboard", "Register", "Models", "Audit trail", "API tokens"]),
+        ("owner", "Product owner.", ["Dashboard", "Register", "Models", "Releases", "API tokens"]),
+        (
+            "authority",
+            "Designated authority.",
+            ["Dashboard", "Register", "Models", "Releases", "API tokens"],
+        ),
+        (
+            "authority2",
+            "Designated authority.",
+            ["Dashboard", "Register", "Models", "Releases", "API tokens"],
+        ),
+        (
+            "auditor",
+            "Auditor.",
+            ["Dashboard", "Register", "Models", "Releases", "Audit trail", "API tokens"],
+        ),
         (
             "admin",
             "Administrator:",
-            ["Dashboard", "Register", "Models", "Audit trail", "API tokens", "Admin console"],
+            [
+                "Dashboard",
+                "Register",
+                "Models",
+                "Releases",
+                "Audit trail",
+                "API tokens",
+                "Admin console",
+            ],
         ),
     ],
 )

@@ -100,6 +100,35 @@ class World:
             )
         return {"job_id": self._built["job"].pk}
 
+    def _release(self) -> Any:
+        if "release" not in self._built:
+            from releases import decisions
+            from releases import services as release_services
+
+            version = self._models()["version"]
+            release = release_services.release_create(
+                actor=version.model.owner, model_version=version, context="api", title="Orion API"
+            )
+            lead = version.created_by.__class__.objects.get(username="builder")
+            decision = decisions.decision_propose(
+                actor=lead,
+                kind="pause",
+                target=release,
+                rationale="A matrix test needs a decision.",
+            )
+            self._built["release"] = (release, decision)
+        return self._built["release"]
+
+    def release(self) -> dict[str, Any]:
+        return {"pk": self._release()[0].pk}
+
+    def release_safeguard(self) -> dict[str, Any]:
+        return {"pk": self._release()[0].pk, "code": "SEC-BASELINE"}
+
+    def decision(self) -> dict[str, Any]:
+        release, decision = self._release()
+        return {"pk": release.pk, "decision_pk": decision.pk}
+
     def evaluation(self) -> dict[str, Any]:
         return {"key": self._models()["evaluation"].key}
 
@@ -177,10 +206,36 @@ MATRIX: dict[str, Entry] = {
     "evaluations:import-status": Entry(allowed=OWNERS, kwargs=World.import_job),
     "api:imports": Entry(allowed=SIGNED_IN, method="post", api=True, ok_status=(400,)),
     "api:import": Entry(allowed=OWNERS, api=True, kwargs=World.import_job),
+    # Releases: those who see the model see its releases; each move has its own people. The
+    # World's policy names no authority, so nobody may approve or sign a decision in it.
+    "releases:index": Entry(allowed=SIGNED_IN),
+    "releases:release-new": Entry(allowed=SIGNED_IN),
+    "releases:release": Entry(allowed=SEE_ORION, kwargs=World.release),
+    "releases:submit": Entry(
+        allowed=frozenset({"owner"}), method="post", kwargs=World.release, ok_status=(302,)
+    ),
+    "releases:withdraw": Entry(
+        allowed=OWNERS, method="post", kwargs=World.release, ok_status=(302,)
+    ),
+    "releases:implement": Entry(
+        allowed=OWNERS, method="post", kwargs=World.release_safeguard, ok_status=(302,)
+    ),
+    "releases:verify": Entry(
+        allowed=frozenset({"lead", "authority", "superuser"}),
+        method="post",
+        kwargs=World.release_safeguard,
+        ok_status=(302,),
+    ),
+    "releases:approve": Entry(allowed=frozenset(), method="post", kwargs=World.release),
+    "releases:decision-propose": Entry(
+        allowed=LEADS, method="post", kwargs=World.release, ok_status=(302,)
+    ),
+    "releases:decision-sign": Entry(allowed=frozenset(), method="post", kwargs=World.decision),
     # The API: token or session; 401 without credentials.
     "api:evaluation-runs": Entry(allowed=SIGNED_IN, method="post", api=True, ok_status=(400,)),
     "api:model-versions": Entry(allowed=SIGNED_IN, api=True),
     "api:model-version": Entry(allowed=SEE_ORION, api=True, kwargs=World.model_version),
+    "api:release-gate": Entry(allowed=SEE_ORION, api=True, kwargs=World.release),
     "api:schema": Entry(allowed=SIGNED_IN, api=True),
     "api:docs": Entry(allowed=SIGNED_IN, api=True),
 }

@@ -30,14 +30,22 @@ def _events(count):
 @pytest.mark.parametrize(
     ("persona", "labels"),
     [
-        ("outsider", ["Dashboard", "Register", "Models", "API tokens"]),
-        ("owner", ["Dashboard", "Register", "Models", "API tokens"]),
-        ("authority", ["Dashboard", "Register", "Models", "API tokens"]),
-        ("lead", ["Dashboard", "Register", "Models", "Audit trail", "API tokens"]),
-        ("auditor", ["Dashboard", "Register", "Models", "Audit trail", "API tokens"]),
+        ("outsider", ["Dashboard", "Register", "Models", "Releases", "API tokens"]),
+        ("owner", ["Dashboard", "Register", "Models", "Releases", "API tokens"]),
+        ("authority", ["Dashboard", "Register", "Models", "Releases", "API tokens"]),
+        ("lead", ["Dashboard", "Register", "Models", "Releases", "Audit trail", "API tokens"]),
+        ("auditor", ["Dashboard", "Register", "Models", "Releases", "Audit trail", "API tokens"]),
         (
             "superuser",
-            ["Dashboard", "Register", "Models", "Audit trail", "API tokens", "Admin console"],
+            [
+                "Dashboard",
+                "Register",
+                "Models",
+                "Releases",
+                "Audit trail",
+                "API tokens",
+                "Admin console",
+            ],
         ),
     ],
 )

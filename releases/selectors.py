@@ -1,0 +1,47 @@
+"""Reads for release pages and the gate API, in a bounded number of queries."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Count, QuerySet
+
+from core.access import AnyUser
+from core.audit import subject_key
+from core.models import AuditEvent
+from evaluations import access as evaluation_access
+from releases import assessment
+from releases.models import Approval, Decision, Release
+
+
+def visible_releases(user: AnyUser) -> QuerySet[Release]:
+    return Release.objects.filter(model_version__model__in=evaluation_access.visible_models(user))
+
+
+def release_page(release: Release) -> dict[str, Any]:
+    _, required = assessment.required_safeguards(release)
+    statuses = assessment.statuses_for(release, required)
+    approvals = list(
+        Approval.objects.filter(release=release).select_related("approver", "signature")
+    )
+    return {
+        "safeguards": [{"spec": spec, "status": statuses.get(spec["code"])} for spec in required],
+        "approvals": [
+            {"approval": a, "current": a.assessment_sha256 == release.assessment_sha256}
+            for a in approvals
+        ],
+        "decisions": assessment.decisions_in_effect(release),
+        "proposed": list(
+            Decision.objects.filter(release=release, state="proposed").annotate(
+                signed=Count("signatures")
+            )
+        ),
+        "determinations": list(
+            release.model_version.determinations.select_related("deciding_run").order_by(
+                "threshold"
+            )
+        ),
+        "timeline": list(
+            AuditEvent.objects.filter(subject=subject_key(release)).order_by("-seq")[:100]
+        ),
+    }

@@ -1,0 +1,259 @@
+"""Release pages. Every move goes through releases.services or releases.decisions."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from core import access as core_access
+from core import signing
+from evaluations import access as evaluation_access
+from governance import access as governance_access
+from releases import access, decisions, selectors, services, workflow
+from releases.forms import ApprovalForm, DecisionForm, EvidenceForm, ReleaseForm, SignatureForm
+from releases.models import Decision, Release
+
+READ = evaluation_access.READ_RULE
+
+
+def _release(request: HttpRequest, pk: int) -> Release:
+    release = (
+        selectors.visible_releases(request.user)
+        .select_related("model_version__model", "requested_by")
+        .filter(pk=pk)
+        .first()
+    )
+    if release is None:
+        raise Http404("release")
+    return release
+
+
+def _act(
+    request: HttpRequest, release: Release, move: Callable[[], Any], done: str
+) -> HttpResponse:
+    try:
+        move()
+    except (services.ReleaseError, workflow.IllegalMove, signing.ReauthenticationFailed) as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, done)
+    return redirect("releases:release", pk=release.pk)
+
+
+@core_access.requires(READ)
+@require_GET
+def release_index(request: HttpRequest) -> HttpResponse:
+    releases = (
+        selectors.visible_releases(request.user)
+        .select_related("model_version")
+        .order_by("-created_at")[:200]
+    )
+    return render(
+        request, "releases/release_index.html", {"releases": releases, "now": timezone.now()}
+    )
+
+
+@core_access.requires(READ)
+@require_http_methods(["GET", "POST"])
+def release_new(request: HttpRequest) -> HttpResponse:
+    versions = evaluation_access.feedable_versions(request.user).order_by("label")
+    form = ReleaseForm(request.POST or None, versions=versions)
+    if request.method == "POST" and form.is_valid():
+        release = services.release_create(
+            actor=core_access.acting_user(request), **form.cleaned_data
+        )
+        messages.success(request, "Release requested as a draft: submit it when it is ready.")
+        return redirect("releases:release", pk=release.pk)
+    return render(
+        request, "releases/release_new.html", {"form": form}, status=400 if form.errors else 200
+    )
+
+
+@core_access.requires(READ)
+@require_GET
+def release_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    release = _release(request, pk)
+    user = core_access.acting_user(request)
+    slug = release.model_version.model.slug
+    today = timezone.localdate()
+    context = {
+        "release": release,
+        **selectors.release_page(release),
+        "is_requester": release.requested_by_id == user.pk,
+        "can_feed": access.can_request(user, release.model_version.model),
+        "can_verify": access.can_verify(user),
+        "can_approve": release.requested_by_id != user.pk
+        and release.state == "submitted"
+        and access.holds_power(user, "approve", slug, on=today),
+        "can_decide": any(
+            access.holds_power(user, p, slug, on=today) for p in ("pause", "restrict", "lift")
+        ),
+        "evidence_form": EvidenceForm(),
+        "approval_form": ApprovalForm(initial={"seen_sha256": release.assessment_sha256}),
+        "signature_form": SignatureForm(),
+        "decision_form": DecisionForm(),
+        "now": timezone.now(),
+    }
+    return render(request, "releases/release_detail.html", context)
+
+
+@core_access.requires(READ)
+@require_POST
+def release_submit(request: HttpRequest, pk: int) -> HttpResponse:
+    release = _release(request, pk)
+    actor = core_access.acting_user(request)
+    return _act(
+        request,
+        release,
+        lambda: services.release_submit(actor=actor, release=release),
+        "Submitted.",
+    )
+
+
+@core_access.requires(READ)
+@require_POST
+def release_withdraw(request: HttpRequest, pk: int) -> HttpResponse:
+    release = _release(request, pk)
+    actor = core_access.acting_user(request)
+    return _act(
+        request,
+        release,
+        lambda: services.release_withdraw(actor=actor, release=release),
+        "Withdrawn.",
+    )
+
+
+@core_access.requires(READ)
+@require_POST
+def safeguard_implement(request: HttpRequest, pk: int, code: str) -> HttpResponse:
+    release = _release(request, pk)
+    form = EvidenceForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "The evidence link is not a valid address.")
+        return redirect("releases:release", pk=pk)
+    actor = core_access.acting_user(request)
+    return _act(
+        request,
+        release,
+        lambda: services.safeguard_implement(
+            actor=actor, release=release, code=code, **form.cleaned_data
+        ),
+        f"Evidence for {code} recorded.",
+    )
+
+
+@core_access.requires(READ)
+@require_POST
+def safeguard_verify(request: HttpRequest, pk: int, code: str) -> HttpResponse:
+    release = _release(request, pk)
+    actor = core_access.acting_user(request)
+    return _act(
+        request,
+        release,
+        lambda: services.safeguard_verify(actor=actor, release=release, code=code),
+        f"{code} verified.",
+    )
+
+
+@core_access.requires(READ)
+@require_POST
+def release_approve(request: HttpRequest, pk: int) -> HttpResponse:
+    release = _release(request, pk)
+    actor = core_access.acting_user(request)
+    if not access.holds_power(
+        actor, "approve", release.model_version.model.slug, on=timezone.localdate()
+    ):
+        raise PermissionDenied
+    form = ApprovalForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Re-enter your password to sign.")
+        return redirect("releases:release", pk=pk)
+
+    def approve() -> None:
+        reauth = signing.reauthenticate(
+            request=request,
+            user=actor,
+            password=form.cleaned_data["password"],
+            otp_token=form.cleaned_data["otp_token"],
+        )
+        services.release_approve(
+            actor=actor,
+            release=release,
+            reauth=reauth,
+            seen_sha256=form.cleaned_data["seen_sha256"],
+        )
+
+    return _act(request, release, approve, "Approval signed.")
+
+
+@core_access.requires(READ)
+@require_POST
+def decision_propose(request: HttpRequest, pk: int) -> HttpResponse:
+    release = _release(request, pk)
+    actor = core_access.acting_user(request)
+    slug, today = release.model_version.model.slug, timezone.localdate()
+    if not (
+        governance_access.can_edit_register(actor)
+        or any(access.holds_power(actor, p, slug, on=today) for p in ("pause", "restrict"))
+    ):
+        raise PermissionDenied
+    form = DecisionForm(request.POST)
+    if not form.is_valid():
+        messages.error(
+            request, "Give the kind, the scope and a rationale of 20 characters or more."
+        )
+        return redirect("releases:release", pk=pk)
+    data = form.cleaned_data
+    target = {
+        "release": release,
+        "model_version": release.model_version,
+        "model": release.model_version.model,
+    }[data["scope"]]
+    return _act(
+        request,
+        release,
+        lambda: decisions.decision_propose(
+            actor=actor,
+            kind=data["kind"],
+            target=target,
+            rationale=data["rationale"],
+            allowed_contexts=data["allowed_contexts"],
+        ),
+        "Decision proposed: it needs its quorum of signatures.",
+    )
+
+
+@core_access.requires(READ)
+@require_POST
+def decision_sign(request: HttpRequest, pk: int, decision_pk: int) -> HttpResponse:
+    release = _release(request, pk)
+    decision = Decision.objects.filter(pk=decision_pk).first()
+    if decision is None or release not in decisions.affected_releases(decision):
+        raise Http404("decision")
+    actor = core_access.acting_user(request)
+    if not access.holds_power(
+        actor, decision.kind, release.model_version.model.slug, on=timezone.localdate()
+    ):
+        raise PermissionDenied
+    form = SignatureForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Re-enter your password to sign.")
+        return redirect("releases:release", pk=pk)
+
+    def sign() -> None:
+        reauth = signing.reauthenticate(
+            request=request,
+            user=actor,
+            password=form.cleaned_data["password"],
+            otp_token=form.cleaned_data["otp_token"],
+        )
+        decisions.decision_sign(actor=actor, decision=decision, reauth=reauth)
+
+    return _act(request, release, sign, "Decision signed.")

@@ -1,0 +1,82 @@
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from core import roles, signing, tokens
+from releases import assessment, decisions, services
+from tests.conftest import make_person
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def release(owner, orion_21):
+    release = services.release_create(
+        actor=owner, model_version=orion_21, context="api", title="API"
+    )
+    return services.release_submit(actor=owner, release=release)
+
+
+def test_the_gate_api_answers_with_every_reason(client, owner, release):
+    key = tokens.token_create(actor=owner, user=owner, name="pipeline").key
+    body = client.get(
+        f"/api/v1/releases/{release.pk}/gate/", HTTP_AUTHORIZATION=f"Token {key}"
+    ).json()
+    assert body["allowed"] is False
+    assert body["required_level"] == "ASL-3"
+    assert body["policy_version"] == "rsp-template:1"
+    assert "the release is submitted, not approved" in body["reasons"]
+
+
+def test_another_owners_pipeline_gets_404(client, release):
+    rival = make_person("rita", roles.PRODUCT_OWNER)
+    key = tokens.token_create(actor=rival, user=rival, name="x").key
+    response = client.get(f"/api/v1/releases/{release.pk}/gate/", HTTP_AUTHORIZATION=f"Token {key}")
+    assert response.status_code == 404
+
+
+def _count(client, url):
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(url).status_code == 200
+    return len(queries)
+
+
+def test_release_pages_stay_within_a_constant_query_bound(
+    client, owner, lead, authority, authority2, release
+):
+    client.force_login(authority)
+    pages = [f"/releases/{release.pk}/", "/releases/"]
+    small = [_count(client, url) for url in pages]
+    for code in [s["code"] for s in assessment.required_safeguards(release)[1]]:
+        services.safeguard_implement(actor=owner, release=release, code=code, text="in place")
+        services.safeguard_verify(actor=lead, release=release, code=code)
+    for person in (authority, authority2):
+        release.refresh_from_db()
+        services.release_approve(
+            actor=person,
+            release=release,
+            seen_sha256=release.assessment_sha256,
+            reauth=signing.demo_reauthentication(person),
+        )
+    for n in range(3):
+        decisions.decision_propose(
+            actor=authority,
+            kind="pause",
+            target=release,
+            rationale=f"Precaution number {n} while tests run.",
+        )
+    services.release_create(
+        actor=owner, model_version=release.model_version, context="internal", title="B"
+    )
+    large = [_count(client, url) for url in pages]
+    assert all(big <= few for big, few in zip(large, small, strict=True)), (small, large)
+    assert max(large) <= 30
+
+
+def test_the_release_page_shows_the_gate_and_its_reasons(client, owner, release):
+    client.force_login(owner)
+    content = client.get(f"/releases/{release.pk}/").content.decode()
+    assert 'data-testid="gate-verdict">denied' in content
+    assert "approvals: 0 of 2 current" in content
+    assert "Record evidence" in content  # the owner records evidence
+    assert "Sign approval" not in content  # but does not approve
