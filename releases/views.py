@@ -15,6 +15,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from core import access as core_access
 from core import signing
 from evaluations import access as evaluation_access
+from evaluations.models import Model, ModelVersion
 from governance import access as governance_access
 from releases import access, decisions, selectors, services, workflow
 from releases.forms import ApprovalForm, DecisionForm, EvidenceForm, ReleaseForm, SignatureForm
@@ -211,11 +212,12 @@ def decision_propose(request: HttpRequest, pk: int) -> HttpResponse:
         )
         return redirect("releases:release", pk=pk)
     data = form.cleaned_data
-    target = {
+    targets: dict[str, Release | ModelVersion | Model] = {
         "release": release,
         "model_version": release.model_version,
         "model": release.model_version.model,
-    }[data["scope"]]
+    }
+    target = targets[data["scope"]]
     return _act(
         request,
         release,
