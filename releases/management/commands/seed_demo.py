@@ -9,6 +9,7 @@ from django.core.management.base import BaseCommand, CommandError
 from core import demo
 from evaluations.demo import seed_models
 from governance.demo import seed_register
+from releases.demo import seed_releases
 
 
 class Command(BaseCommand):
@@ -29,6 +30,9 @@ class Command(BaseCommand):
         )
         labels = seed_models(owner=people["owner"], lead=people["lead"])
         self.stdout.write(f"Models: Orion ({', '.join(labels)}), owned by owner")
+        release = seed_releases(owner=people["owner"])
+        if release is not None:
+            self.stdout.write(f"Release: {release.title} ({release.get_state_display().lower()})")
         state = version.get_state_display().lower()
         self.stdout.write(f"Register: {version.policy.name}, version {version.number} ({state})")
         self.stdout.write("Demo logins (embedded default only):")
