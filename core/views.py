@@ -10,6 +10,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
 from core import access, health, selectors, tokens
+from core import dashboard as dashboard_panels
 from core.forms import ApiTokenForm, AuditFilterForm
 from core.models import ApiToken, AuditEvent
 
@@ -24,7 +25,7 @@ logout = access.requires(access.SIGNED_IN)(auth_views.LogoutView.as_view())
 @access.requires(access.SIGNED_IN)
 @require_GET
 def dashboard(request: HttpRequest) -> HttpResponse:
-    context: dict[str, object] = {}
+    context: dict[str, object] = {"panels": dashboard_panels.panels_for(request)}
     if VIEW_AUDIT(request.user):
         context["chain"] = selectors.chain_summary()
         context["recent_events"] = selectors.recent_events(limit=8)

@@ -10,6 +10,14 @@ class ReleasesConfig(AppConfig):
         from releases import receivers
 
         receivers.connect()
+        from core import dashboard
+        from releases import selectors
+
+        dashboard.register(
+            dashboard.Panel(
+                "releases/dashboard_panel.html", access.READ_RULE, selectors.dashboard, order=10
+            )
+        )
         navigation.register(
             navigation.NavItem("Releases", "releases:index", access.READ_RULE, order=30)
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import Count, QuerySet
+from django.utils import timezone
 
 from core.access import AnyUser
 from core.audit import subject_key
@@ -44,4 +45,18 @@ def release_page(release: Release) -> dict[str, Any]:
         "timeline": list(
             AuditEvent.objects.filter(subject=subject_key(release)).order_by("-seq")[:100]
         ),
+    }
+
+
+def dashboard(request: Any) -> dict[str, Any]:
+    """Open escalations (blocked releases) the person may see, oldest first, and their own."""
+    visible = visible_releases(request.user).select_related("model_version")
+    return {
+        "escalations": list(
+            visible.filter(blocked_since__isnull=False).order_by("blocked_since")[:20]
+        ),
+        "mine": list(
+            visible.filter(requested_by_id=request.user.pk).exclude(state="withdrawn")[:10]
+        ),
+        "now": timezone.now(),
     }

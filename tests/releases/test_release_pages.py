@@ -80,3 +80,18 @@ def test_the_release_page_shows_the_gate_and_its_reasons(client, owner, release)
     assert "approvals: 0 of 2 current" in content
     assert "Record evidence" in content  # the owner records evidence
     assert "Sign approval" not in content  # but does not approve
+
+
+def test_the_dashboard_shows_open_escalations_and_how_long_they_have_been_open(
+    client, authority, release
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from releases.models import Release
+
+    Release.objects.filter(pk=release.pk).update(blocked_since=timezone.now() - timedelta(hours=3))
+    client.force_login(authority)
+    content = client.get("/").content.decode()
+    assert "blocked" in content and "open for 3" in content and "hours" in content
