@@ -189,3 +189,4 @@ class SignForm(forms.Form):
         widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
     )
     confirm = forms.BooleanField(label="I have read the content I am signing.")
+    content_sha256 = forms.CharField(widget=forms.HiddenInput, max_length=64)

@@ -59,7 +59,20 @@ def signatures_of(version: PolicyVersion, current_sha256: str) -> list[Signature
 
 
 def current_signers(version: PolicyVersion, current_sha256: str) -> set[int]:
-    return {s.signature.signer_id for s in signatures_of(version, current_sha256) if s.current}
+    """Distinct signers of the current content who are still active leads able to publish."""
+    return {
+        s.signature.signer_id
+        for s in signatures_of(version, current_sha256)
+        if s.current and access.can_publish(s.signature.signer)
+    }
+
+
+def quorum_floor(version: PolicyVersion) -> int:
+    """A draft cannot lower the bar set by the version in force."""
+    in_force = PolicyVersion.objects.filter(
+        policy_id=version.policy_id, state=PolicyVersion.State.PUBLISHED
+    ).first()
+    return in_force.signing_quorum if in_force else 1
 
 
 @transaction.atomic
@@ -69,11 +82,18 @@ def version_sign(
     version: PolicyVersion,
     reauth: signing.Reauthentication,
     now: datetime | None = None,
+    expected_sha256: str | None = None,
 ) -> SigningOutcome:
     if not access.can_publish(actor):
         raise PermissionDenied
     now = now or timezone.now()
     version = locked_draft(version)  # serialises signers: the quorum is counted once
+    if expected_sha256 is not None and expected_sha256 != content.content_sha256(
+        content.version_content(content.load_version(version.pk))
+    ):
+        raise RegisterError(
+            "The content changed after you loaded it: review it again. Nothing was signed."
+        )
     data = content.version_content(content.load_version(version.pk))
     problems = validation.errors(data)
     if problems:
@@ -94,7 +114,7 @@ def version_sign(
         signer=actor, meaning=PUBLISH, obj=version, subject=subject, reauth=reauth, now=now
     )
     signers = len(current_signers(version, digest))
-    published = signers >= version.signing_quorum
+    published = signers >= max(version.signing_quorum, quorum_floor(version))
     if published:
         _publish(actor=actor, version=version, digest=digest, now=now)
     return SigningOutcome(signature, signers, version.signing_quorum, published)

@@ -170,6 +170,13 @@ def version_update(
     before = snapshot(version)
     for name, value in changes.items():
         setattr(version, name, value)
+    from governance.publishing import quorum_floor
+
+    floor = quorum_floor(version)
+    if version.signing_quorum < floor:
+        raise RegisterError(
+            f"The version in force needs {floor} signatures to publish; a draft cannot need fewer."
+        )
     version.full_clean()
     version.save()
     audit.record(

@@ -219,8 +219,10 @@ def version_sign(request: HttpRequest, slug: str, number: int) -> HttpResponse:
     version = get_version(slug, number)
     if not version.is_draft:
         return _refused(request, version, services.RegisterError("This version is not a draft."))
-    form = register_forms.SignForm(request.POST or None)
     view = selectors.register_view(version.pk, today=timezone.localdate())
+    form = register_forms.SignForm(
+        request.POST or None, initial={"content_sha256": view.content_sha256}
+    )
     if request.method == "POST" and form.is_valid():
         try:
             reauth = signing.reauthenticate(
@@ -230,7 +232,10 @@ def version_sign(request: HttpRequest, slug: str, number: int) -> HttpResponse:
                 otp_token=form.cleaned_data["otp_token"],
             )
             outcome = publishing.version_sign(
-                actor=core_access.acting_user(request), version=version, reauth=reauth
+                actor=core_access.acting_user(request),
+                version=version,
+                reauth=reauth,
+                expected_sha256=form.cleaned_data["content_sha256"],
             )
         except signing.ReauthenticationFailed as error:
             form.add_error("password", str(error))

@@ -157,3 +157,22 @@ def test_leads_signing_at_the_same_moment_publish_exactly_once():
     assert len(errors) == 1 and "cannot change" in errors[0]
     assert AuditEvent.objects.filter(action="governance.policy_version.published").count() == 1
     assert AuditEvent.objects.filter(action="core.signature.created").count() == 2
+
+
+def test_a_draft_cannot_lower_the_quorum_of_the_version_in_force(lead, draft):
+    services.version_update(actor=lead, version=draft, changes={"signing_quorum": 2})
+    second_lead = make_person("lorna", roles.GOVERNANCE_LEAD)
+    _sign(lead, draft)
+    _sign(second_lead, draft)
+    following = services.draft_start(actor=lead, policy=draft.policy)
+    with pytest.raises(services.RegisterError, match="cannot need fewer"):
+        services.version_update(actor=lead, version=following, changes={"signing_quorum": 1})
+
+
+def test_a_signer_who_lost_the_role_no_longer_counts(lead, draft):
+    services.version_update(actor=lead, version=draft, changes={"signing_quorum": 2})
+    second_lead = make_person("lorna", roles.GOVERNANCE_LEAD)
+    _sign(second_lead, draft)
+    second_lead.is_active = False
+    second_lead.save()
+    assert _sign(lead, draft).published is False

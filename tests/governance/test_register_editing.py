@@ -197,7 +197,10 @@ def test_the_signing_page_shows_what_is_signed(client, register):
 def test_a_wrong_password_signs_nothing_and_is_audited(client, lead, register):
     _, draft = register
 
-    response = client.post(_sign_url(draft), {"password": "not-my-password", "confirm": "on"})
+    response = client.post(
+        _sign_url(draft),
+        {"password": "not-my-password", "confirm": "on", "content_sha256": content_hash(draft)},
+    )
 
     assert response.status_code == 400
     assert "That password is not correct. Nothing was signed." in response.content.decode()
@@ -213,7 +216,9 @@ def test_signing_with_the_password_publishes_the_draft_and_supersedes_the_old_ve
     published, draft = register
     digest = content_hash(draft)
 
-    response = client.post(_sign_url(draft), {"password": PASSWORD, "confirm": "on"})
+    response = client.post(
+        _sign_url(draft), {"password": PASSWORD, "confirm": "on", "content_sha256": digest}
+    )
 
     assert response.status_code == 302
     assert response["Location"] == _version_url(draft)
@@ -235,7 +240,10 @@ def test_a_draft_with_a_validation_error_cannot_be_signed(client, register):
     published, draft = register
     SafetyLevel.objects.filter(version=draft, rank=3).update(rank=5)  # ranks 1, 2, 5
 
-    response = client.post(_sign_url(draft), {"password": PASSWORD, "confirm": "on"})
+    response = client.post(
+        _sign_url(draft),
+        {"password": PASSWORD, "confirm": "on", "content_sha256": content_hash(draft)},
+    )
 
     assert response.status_code == 302
     assert response["Location"] == _version_url(draft)
@@ -339,3 +347,17 @@ def test_a_new_policy_starts_as_an_empty_draft_version_1(client, lead):
     event = AuditEvent.objects.get(action="governance.policy.created")
     assert event.subject == f"governance.policy:{version.policy_id}"
     assert event.after == {"name": "Acme", "slug": "acme-2"}
+
+
+def test_content_changed_after_the_page_was_loaded_is_not_signed(client, lead, register):
+    _, draft = register
+    seen = content_hash(draft)
+    SafetyLevel.objects.filter(version=draft, rank=1).update(name="Changed meanwhile")
+
+    response = client.post(
+        _sign_url(draft), {"password": PASSWORD, "confirm": "on", "content_sha256": seen}
+    )
+
+    assert response.status_code == 302
+    assert "changed after you loaded it" in _messages(response)[0]
+    assert not _signatures(draft).exists()
