@@ -58,6 +58,7 @@ class OverrideForm(forms.Form):
         required=False, label="One-time code", max_length=10,
         help_text="Only if you have an authenticator app enrolled.",
     )  # fmt: skip
+    seen_watermark = forms.IntegerField(widget=forms.HiddenInput, min_value=0)
 
     def __init__(self, *args: object, thresholds: list[str], **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]

@@ -61,10 +61,13 @@ def override_record(
     outcome: str,
     rationale: str,
     reauth: signing.Reauthentication,
+    seen_watermark: int | None = None,
 ) -> Override:
     if not may_override(actor, version):
         raise PermissionDenied
     version = ModelVersion.objects.select_for_update().select_related("model").get(pk=version.pk)
+    if seen_watermark is not None and seen_watermark != version.evidence_watermark:
+        raise OverrideRefused("New evidence arrived after you loaded the page: review it again.")
     policy = policy_in_force()
     if policy is None:
         raise OverrideRefused("No policy is in force.")

@@ -238,7 +238,11 @@ def override_new(request: HttpRequest, label: str) -> HttpResponse:
     if not overrides.may_override(actor, version):
         raise PermissionDenied
     determinations = list(version.determinations.order_by("threshold"))
-    form = OverrideForm(request.POST or None, thresholds=[d.threshold for d in determinations])
+    form = OverrideForm(
+        request.POST or None,
+        thresholds=[d.threshold for d in determinations],
+        initial={"seen_watermark": version.evidence_watermark},
+    )
     if request.method == "POST" and form.is_valid():
         try:
             reauth = signing.reauthenticate(
@@ -254,6 +258,7 @@ def override_new(request: HttpRequest, label: str) -> HttpResponse:
                 outcome=form.cleaned_data["outcome"],
                 rationale=form.cleaned_data["rationale"],
                 reauth=reauth,
+                seen_watermark=form.cleaned_data["seen_watermark"],
             )
         except signing.ReauthenticationFailed as error:
             form.add_error("password", str(error))

@@ -111,7 +111,9 @@ def test_the_override_page_signs_with_the_password(
     _push(owner, "flawed", 0.9)
     client.force_login(lead)
     url = f"/models/versions/{orion_21.label}/override/"
+    orion_21.refresh_from_db()
     form = {
+        "seen_watermark": orion_21.evidence_watermark,
         "threshold": "CBRN-3",
         "outcome": "ruled_out",
         "rationale": "The crossing run used a leaked answer key.",
@@ -125,3 +127,20 @@ def test_the_override_page_signs_with_the_password(
     assert _cbrn3().outcome == "ruled_out"
     client.force_login(owner)
     assert client.get(url).status_code == 403
+
+
+def test_an_override_refuses_evidence_that_arrived_after_the_page_was_loaded(lead, owner, orion_21):
+    orion_21.refresh_from_db()
+    seen = orion_21.evidence_watermark
+    _push(owner, "late", 0.9)
+    with pytest.raises(overrides.OverrideRefused, match="New evidence arrived"):
+        overrides.override_record(
+            actor=lead,
+            version=orion_21,
+            threshold="CBRN-3",
+            outcome="ruled_out",
+            rationale="The crossing run used a leaked answer key.",
+            reauth=signing.demo_reauthentication(lead),
+            seen_watermark=seen,
+        )
+    assert not Override.objects.exists()
