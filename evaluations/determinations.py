@@ -130,6 +130,10 @@ def _condition(
 _SEVERITY = {CROSSED: 3, CANNOT_RULE_OUT: 2, ALERT: 1, RULED_OUT: 0}
 
 
+def _age_key(run: RunFact | None) -> float:
+    return (run.completed_at or _EPOCH).timestamp() if run else 0.0
+
+
 def determine(
     threshold: dict[str, Any], runs: Sequence[RunFact], now: datetime, interval: timedelta
 ) -> Outcome:
@@ -138,7 +142,12 @@ def determine(
     found = [_condition(condition, runs, now, interval) for condition in conditions]
     keys = {condition["evaluation"] for condition in conditions}
     evidence = tuple(sorted(run.run_id for run in runs if run.evaluation in keys))
-    index = max(range(len(found)), key=lambda i: _SEVERITY[found[i].outcome])
+    # The most severe condition decides; among equals, the one whose evidence is oldest, so a
+    # ruled-out threshold names the run that will go stale first.
+    index = max(
+        range(len(found)),
+        key=lambda i: (_SEVERITY[found[i].outcome], -_age_key(found[i].run)),
+    )
     decisive = found[index]
     reason = decisive.reason
     if decisive.outcome == RULED_OUT:

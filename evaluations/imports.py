@@ -38,24 +38,26 @@ def import_bytes(
     """
     parsed = importers.parse(data, model_version=model_version)
     digest = hashlib.sha256(data).hexdigest()
-    path = f"raw/{digest}"
-    wrote = False
+    written = None  # the storage name this call wrote, and only that one is ever deleted
     try:
         with transaction.atomic():
             raw = RawFile.objects.filter(sha256=digest).first()
             if raw is None:
-                if not default_storage.exists(path):
-                    default_storage.save(path, ContentFile(data))
-                    wrote = True
+                # Storage picks a fresh name if another import is writing the same bytes.
+                written = default_storage.save(f"raw/{digest}", ContentFile(data))
                 raw = RawFile.objects.create(
-                    sha256=digest, size=len(data), name=filename[:255], file=path, uploaded_by=actor
+                    sha256=digest,
+                    size=len(data),
+                    name=filename[:255],
+                    file=written,
+                    uploaded_by=actor,
                 )
             outcome = ingestion.ingest_runs(
                 actor=actor, runs=parsed.runs, source=parsed.source, raw_file=raw
             )
     except Exception:
-        if wrote:
-            default_storage.delete(path)
+        if written:
+            default_storage.delete(written)
         raise
     return ImportResult(parsed.format, raw, outcome)
 

@@ -11,12 +11,13 @@ import hashlib
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import F
+from django.utils import timezone
 
 from core import audit, jobs
 from core.canonical import canonical_json, format_timestamp
@@ -26,6 +27,8 @@ from evaluations.models import Evaluation, EvaluationRun, ModelVersion, RawFile,
 MAX_RUNS = 500
 MAX_RESULTS_PER_RUN = 1000
 MAX_ABS_VALUE = 1e12
+MAX_SAMPLES = 2**31 - 1
+CLOCK_SKEW = timedelta(minutes=10)
 STATUSES = {choice.value for choice in EvaluationRun.Status}
 
 
@@ -120,10 +123,15 @@ def _check_run(index: int, run: RunInput, errors: dict[str, list[str]]) -> None:
             fail(f"results[{j}].value", "must be a finite number within ±1e12")
         if result.stderr is not None and (not _finite(result.stderr) or result.stderr < 0):
             fail(f"results[{j}].stderr", "must be a finite number, zero or more")
-        if result.samples is not None and result.samples < 0:
-            fail(f"results[{j}].samples", "must be zero or more")
+        if result.samples is not None and not 0 <= result.samples <= MAX_SAMPLES:
+            fail(f"results[{j}].samples", f"must be between 0 and {MAX_SAMPLES}")
     if run.started_at and run.completed_at and run.completed_at < run.started_at:
         fail("completed_at", "is before started_at")
+    latest = timezone.now() + CLOCK_SKEW
+    for name in ("started_at", "completed_at"):
+        moment = getattr(run, name)
+        if moment is not None and moment > latest:
+            fail(name, "is in the future: evidence cannot be dated ahead")
 
 
 def _resolve(

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import transaction
-from django.db.models import Prefetch
+from django.db.models import Prefetch, Q
 from django.utils import timezone
 
 from core import audit, jobs
@@ -219,7 +219,10 @@ def mark_stale(*, now: datetime | None = None) -> int:
         Determination.objects.filter(
             policy_version=policy,
             outcome__in=[Determination.Outcome.RULED_OUT, Determination.Outcome.ALERT],
-            deciding_run__completed_at__lt=cutoff,
+        )
+        .filter(
+            Q(deciding_run__completed_at__lt=cutoff)
+            | Q(deciding_run__completed_at=None, deciding_run__received_at__lt=cutoff)
         )
         .values_list("model_version_id", flat=True)
         .distinct()

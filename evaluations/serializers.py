@@ -30,7 +30,9 @@ class ResultSerializer(serializers.Serializer):
     metric = serializers.CharField(max_length=100, help_text="e.g. includes/accuracy, acc")
     value = FiniteFloatField()
     stderr = FiniteFloatField(required=False, allow_null=True, min_value=0)
-    samples = serializers.IntegerField(required=False, allow_null=True, min_value=0)
+    samples = serializers.IntegerField(
+        required=False, allow_null=True, min_value=0, max_value=2**31 - 1
+    )
 
 
 class RunSerializer(serializers.Serializer):
