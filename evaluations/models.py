@@ -14,7 +14,7 @@ from django.db import models
 from django.db.models import Q
 
 from core.access import GroupObjectPermissionBase, UserObjectPermissionBase
-from governance.models import PolicyVersion, slug_validator
+from governance.models import PolicyVersion, code_validator, slug_validator
 
 
 class Model(models.Model):
@@ -34,7 +34,7 @@ class Model(models.Model):
 
 class ModelVersion(models.Model):
     model = models.ForeignKey(Model, on_delete=models.PROTECT, related_name="versions")
-    label = models.CharField(max_length=100, unique=True)
+    label = models.CharField(max_length=100, unique=True, validators=[code_validator])
     effective_compute = models.FloatField(
         null=True, blank=True, help_text="Training compute in FLOP (informational)"
     )
@@ -68,7 +68,7 @@ class ModelVersion(models.Model):
 
 
 class Evaluation(models.Model):
-    key = models.CharField(max_length=100, unique=True)
+    key = models.CharField(max_length=100, unique=True, validators=[code_validator])
     name = models.CharField(max_length=200)
     domain = models.CharField(max_length=30, blank=True, help_text="e.g. CBRN, CYBER, AIRD")
     harness = models.CharField(max_length=50, blank=True)

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import RegexValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
 
-from governance.validation import CODE, SLUG, alert_on_wrong_side
+from governance.validation import CODE, MAX_INTERVAL_DAYS, SLUG, alert_on_wrong_side
 
 slug_validator = RegexValidator(SLUG, "Use lower-case letters, digits and single hyphens.")
 code_validator = RegexValidator(
@@ -47,7 +47,9 @@ class PolicyVersion(models.Model):
     label = models.CharField(max_length=50)
     state = models.CharField(max_length=20, choices=State.choices, default=State.DRAFT)
     changelog = models.TextField(blank=True)
-    reevaluation_interval_days = models.PositiveIntegerField(default=90)
+    reevaluation_interval_days = models.PositiveIntegerField(
+        default=90, validators=[MinValueValidator(1), MaxValueValidator(MAX_INTERVAL_DAYS)]
+    )
     baseline_level = models.ForeignKey(
         "SafetyLevel", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

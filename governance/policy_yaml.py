@@ -145,13 +145,15 @@ class _Reader:
         return value
 
     def integer(self, doc: dict[str, Any], key: str, path: Path, *, default: int | None = None,
-                minimum: int = 1) -> int:  # fmt: skip
+                minimum: int = 1, maximum: int = 2**31 - 1) -> int:  # fmt: skip
         value = doc.get(key, default)
         if not isinstance(value, int) or isinstance(value, bool):
             self.fail((*path, key), "must be a whole number")
             return minimum
         if value < minimum:
             self.fail((*path, key), f"must be at least {minimum}")
+        elif value > maximum:
+            self.fail((*path, key), f"must be at most {maximum}")
         return value
 
     def number(
@@ -221,7 +223,9 @@ def _version(r: _Reader, doc: dict[str, Any]) -> dict[str, Any]:
     return {
         "label": r.text(raw, "label", path, max_length=50),
         "changelog": r.text(raw, "changelog", path, required=False),
-        "reevaluation_interval_days": r.integer(raw, "reevaluation_interval_days", path),
+        "reevaluation_interval_days": r.integer(
+            raw, "reevaluation_interval_days", path, maximum=validation.MAX_INTERVAL_DAYS
+        ),
         "baseline_level": None
         if baseline is None
         else r.text(raw, "baseline_level", path, max_length=30),

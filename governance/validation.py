@@ -16,6 +16,7 @@ from typing import Any
 Path = tuple[str | int, ...]
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")  # policies, and models named in an authority
 CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")  # levels, domains, thresholds, safeguards
+MAX_INTERVAL_DAYS = 3650  # evidence older than ten years is never "current"
 BELOW = {">=", ">"}  # for these comparators an alert value lies below the threshold value
 
 

@@ -170,3 +170,19 @@ def test_the_openapi_document_describes_every_endpoint_and_its_errors(client, ow
     assert {"200", "201", "400", "401", "409", "413"} <= set(runs)
     assert "/api/v1/model-versions/{label}/" in schema["paths"]
     assert client.get(reverse("api:docs")).status_code == 200
+
+
+def test_labels_and_keys_are_plain_identifiers(api, owner_key, orion):
+    response = api(
+        "post", "/api/v1/model-versions/", {"model": "orion", "label": "evil/x"}, key=owner_key
+    )
+    assert response.status_code == 400
+    assert not ModelVersion.objects.filter(label="evil/x").exists()
+
+
+def test_future_dates_and_absurd_sample_counts_are_refused(api, owner_key, orion_21):
+    future = _run(completed_at="2099-01-01T00:00:00Z")
+    assert "is in the future" in api("post", RUNS, future, key=owner_key).content.decode()
+    huge = _run(results=[{"metric": "m", "value": 0.1, "samples": 10**12}])
+    assert api("post", RUNS, huge, key=owner_key).status_code == 400
+    assert not EvaluationRun.objects.exists()
