@@ -176,7 +176,7 @@ def ingest_runs(
         raise IngestionError({"non_field_errors": [f"at most {MAX_RUNS} runs per request"]})
     for index, run in enumerate(runs):
         _check_run(index, run, errors)
-    ids = [run.run_id for run in runs]
+    ids = [(run.model_version, run.run_id) for run in runs]
     if len(set(ids)) != len(ids):
         errors.setdefault("non_field_errors", []).append("a run id appears twice in this batch")
     versions, evaluations = _resolve(actor, runs, errors)
@@ -184,16 +184,25 @@ def ingest_runs(
         raise IngestionError(errors)
 
     outcome = IngestOutcome()
-    existing = EvaluationRun.objects.filter(run_id__in=ids).in_bulk(field_name="run_id")
+    found = EvaluationRun.objects.filter(
+        model_version__in=[versions[run.model_version] for run in runs],
+        run_id__in=[run.run_id for run in runs],
+    ).select_related("model_version")
+    existing = {(run.model_version.label, run.run_id): run for run in found}
     conflicts = [
         r.run_id
         for r in runs
-        if r.run_id in existing and existing[r.run_id].fingerprint != r.fingerprint()
+        if (r.model_version, r.run_id) in existing
+        and existing[(r.model_version, r.run_id)].fingerprint != r.fingerprint()
     ]
     if conflicts:
         raise RunConflict(conflicts)
-    new = [run for run in runs if run.run_id not in existing]
-    outcome.replayed = [existing[run.run_id] for run in runs if run.run_id in existing]
+    new = [run for run in runs if (run.model_version, run.run_id) not in existing]
+    outcome.replayed = [
+        existing[(run.model_version, run.run_id)]
+        for run in runs
+        if (run.model_version, run.run_id) in existing
+    ]
     outcome.created = _store(actor, new, versions, evaluations, source, raw_file)
     touched = sorted({run.model_version_id for run in outcome.created})
     if touched:
@@ -227,11 +236,20 @@ def _store(
         for run in runs
     )
     if created and created[0].pk is None:  # backends that do not return ids from bulk inserts
-        created = list(EvaluationRun.objects.filter(run_id__in=[run.run_id for run in runs]))
-    by_id = {run.run_id: run for run in created}
+        created = list(
+            EvaluationRun.objects.filter(
+                model_version__in={versions[run.model_version] for run in runs},
+                run_id__in=[run.run_id for run in runs],
+            )
+        )
+    by_id = {(run.model_version_id, run.run_id): run for run in created}
+
+    def key(run: RunInput) -> tuple[int, str]:
+        return versions[run.model_version].pk, run.run_id
+
     Result.objects.bulk_create(
         Result(
-            run=by_id[run.run_id],
+            run=by_id[key(run)],
             metric=r.metric,
             value=float(r.value),
             stderr=r.stderr,
@@ -241,7 +259,7 @@ def _store(
         for r in run.results
     )
     for run in runs:
-        stored = by_id[run.run_id]
+        stored = by_id[key(run)]
         audit.record(
             action="evaluations.run.received",
             actor=actor,
@@ -257,7 +275,7 @@ def _store(
                 "raw_sha256": raw_file.sha256 if raw_file else None,
             },
         )
-    return [by_id[run.run_id] for run in runs]
+    return [by_id[key(run)] for run in runs]
 
 
 def mark_for_recompute(version_ids: Sequence[int]) -> None:

@@ -112,7 +112,9 @@ class EvaluationRun(models.Model):
 
     model_version = models.ForeignKey(ModelVersion, on_delete=models.PROTECT, related_name="runs")
     evaluation = models.ForeignKey(Evaluation, on_delete=models.PROTECT, related_name="runs")
-    run_id = models.CharField(max_length=200, unique=True)
+    # A harness's own id, unique per model version: owners cannot collide with, or probe, each
+    # other's run ids.
+    run_id = models.CharField(max_length=200)
     status = models.CharField(max_length=20, choices=Status.choices)
     harness = models.CharField(max_length=50, blank=True)
     harness_version = models.CharField(max_length=50, blank=True)
@@ -132,6 +134,9 @@ class EvaluationRun(models.Model):
     class Meta:
         ordering = ["-received_at"]
         indexes = [models.Index(fields=["model_version", "evaluation"], name="run_version_eval")]
+        constraints = [
+            models.UniqueConstraint(fields=["model_version", "run_id"], name="run_id_per_version")
+        ]
 
     def __str__(self) -> str:
         return f"{self.evaluation.key} on {self.model_version.label} ({self.run_id})"

@@ -180,3 +180,19 @@ def _clean_results(policy):
             safe = 0.0 if c["comparator"] in (">=", ">") else 1e6
             results.setdefault(c["evaluation"], {})[c["metric"]] = ResultInput(c["metric"], safe)
     return {key: list(metrics.values()) for key, metrics in results.items()}
+
+
+def test_run_ids_belong_to_their_model_version_so_owners_cannot_collide(
+    owner, orion_21, evaluations
+):
+    from core import roles
+    from evaluations import services
+    from tests.conftest import make_person
+
+    rival = make_person("rita", roles.PRODUCT_OWNER)
+    vega = services.model_create(actor=rival, slug="vega", name="Vega")
+    services.model_version_create(actor=rival, model=vega, label="vega-1")
+    ingestion.ingest_runs(actor=rival, runs=[_run("run-42", label="vega-1")], source="api")
+    outcome = ingestion.ingest_runs(actor=owner, runs=[_run("run-42")], source="api")
+    assert len(outcome.created) == 1
+    assert EvaluationRun.objects.filter(run_id="run-42").count() == 2
