@@ -7,12 +7,14 @@ import hashlib
 import logging
 import uuid
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from django.contrib.auth.models import User
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from core import jobs
@@ -20,6 +22,7 @@ from evaluations import importers, ingestion
 from evaluations.models import ImportJob, RawFile
 
 log = logging.getLogger(__name__)
+MAX_ATTEMPTS = 3
 
 
 @dataclass(frozen=True)
@@ -95,7 +98,19 @@ def import_job_run(job_id: str) -> ImportJob:
     job = ImportJob.objects.select_related("requested_by").get(pk=job_id)
     if job.finished:
         return job
-    _progress(job, state=ImportJob.State.RUNNING, progress=10)
+    if job.attempts >= MAX_ATTEMPTS:  # it keeps killing its worker (memory, time): stop trying
+        _progress(
+            job,
+            state=ImportJob.State.FAILED,
+            progress=100,
+            finished_at=timezone.now(),
+            errors=[f"the import did not finish in {MAX_ATTEMPTS} attempts"],
+        )
+        if job.pending_name:
+            default_storage.delete(job.pending_name)
+        job.refresh_from_db()
+        return job
+    _progress(job, state=ImportJob.State.RUNNING, progress=10, attempts=F("attempts") + 1)
     errors: list[str] = []
     result = None
     try:
@@ -136,3 +151,27 @@ def import_job_run(job_id: str) -> ImportJob:
         default_storage.delete(job.pending_name)
     job.refresh_from_db()
     return job
+
+
+def sweep_stuck(*, now: datetime | None = None) -> int:
+    """Re-enqueue imports that never started (a lost enqueue) or whose worker died; each run
+    counts an attempt, so a file that kills its worker ends as failed."""
+    from django.conf import settings
+
+    from evaluations import tasks
+
+    now = now or timezone.now()
+    queued = ImportJob.objects.filter(
+        state=ImportJob.State.QUEUED, created_at__lt=now - timedelta(minutes=1)
+    )
+    running = ImportJob.objects.filter(
+        state=ImportJob.State.RUNNING,
+        created_at__lt=now - timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT + 60),
+    )
+    stuck = ImportJob.objects.filter(pk__in=queued.values("pk")) | ImportJob.objects.filter(
+        pk__in=running.values("pk")
+    )
+    ids = [str(pk) for pk in stuck.order_by("created_at").values_list("pk", flat=True)[:100]]
+    for job_id in ids:
+        jobs.enqueue(tasks.run_import, job_id)
+    return len(ids)

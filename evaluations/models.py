@@ -245,6 +245,7 @@ class ImportJob(models.Model):
     )
     state = models.CharField(max_length=20, choices=State.choices, default=State.QUEUED)
     progress = models.PositiveSmallIntegerField(default=0)
+    attempts = models.PositiveSmallIntegerField(default=0)
     detected_format = models.CharField(max_length=30, blank=True)
     errors = models.JSONField(default=list)
     runs_created = models.JSONField(default=list)

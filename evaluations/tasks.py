@@ -31,8 +31,11 @@ def recompute_all_model_versions(policy_version_id: int) -> dict[str, Any]:
 
 @shared_task
 def sweep_recompute() -> dict[str, Any]:
-    """Every minute: enqueue what is still marked (a lost enqueue, a worker that died)."""
-    return {"enqueued": recompute.sweep()}
+    """Every minute: enqueue what is still marked (a lost enqueue, a worker that died), and
+    imports that never started or whose worker died."""
+    from evaluations import imports
+
+    return {"enqueued": recompute.sweep(), "imports": imports.sweep_stuck()}
 
 
 @shared_task

@@ -12,21 +12,22 @@ RUNS = dbguard.append_only(
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('evaluations', '0003_validators'),
+        ("evaluations", "0003_validators"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='evaluationrun',
-            name='run_id',
+            model_name="evaluationrun",
+            name="run_id",
             field=models.CharField(max_length=200),
         ),
         migrations.AddConstraint(
-            model_name='evaluationrun',
-            constraint=models.UniqueConstraint(fields=('model_version', 'run_id'), name='run_id_per_version'),
+            model_name="evaluationrun",
+            constraint=models.UniqueConstraint(
+                fields=("model_version", "run_id"), name="run_id_per_version"
+            ),
         ),
         migrations.RunPython(dbguard.install_guard(RUNS), migrations.RunPython.noop),
     ]

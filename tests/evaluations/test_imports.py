@@ -182,3 +182,36 @@ def test_the_command_imports_a_log_for_a_model_version(owner, orion_21, tasks_re
         call_command(
             "import_eval_log", str(FIXTURES / "inspect/broken_task-error.eval"), model_version="x"
         )
+
+
+def test_stuck_imports_are_retried_by_the_sweep_and_give_up_after_three_attempts(
+    owner, orion_21, tasks_registered, eager_tasks
+):
+    from datetime import timedelta
+
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+    from django.utils import timezone
+
+    def stuck(name, **fields):
+        pending = default_storage.save(
+            f"imports/pending/{name}", ContentFile(_bytes("inspect/bio_uplift_probe-0.4.eval"))
+        )
+        job = ImportJob.objects.create(
+            filename=name,
+            size=1,
+            pending_name=pending,
+            model_version_label="orion-2.1",
+            requested_by=owner,
+            **fields,
+        )
+        ImportJob.objects.filter(pk=job.pk).update(created_at=timezone.now() - timedelta(hours=1))
+        return job
+
+    lost = stuck("lost.eval")
+    doomed = stuck("doomed.eval", state="running", attempts=3)
+    assert imports.sweep_stuck() == 2
+    lost.refresh_from_db()
+    doomed.refresh_from_db()
+    assert lost.state == "succeeded" and lost.attempts == 1
+    assert doomed.state == "failed" and "did not finish in 3 attempts" in doomed.errors[0]
