@@ -41,6 +41,11 @@ urlpatterns = [
         api_view(releases_api.GateView, evaluation_access.READ_RULE),
         name="release-gate",
     ),
+    path(
+        "releases/<int:pk>/approvals/",
+        api_view(releases_api.ApprovalsView, evaluation_access.READ_RULE),
+        name="release-approvals",
+    ),
     path("schema/", api_view(SpectacularAPIView, access.SIGNED_IN), name="schema"),
     path(
         "docs/",

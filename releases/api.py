@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+from django.core.exceptions import PermissionDenied
 from django.http import Http404
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.request import Request
@@ -8,7 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.access import acting_user
-from releases import selectors
+from releases import access, selectors
 
 GATE = inline_serializer(
     "Gate",
@@ -46,4 +48,67 @@ class GateView(APIView):
                 "policy_version": f"{policy.policy.slug}:{policy.number}" if policy else None,
                 "assessed_at": release.assessed_at,
             }
+        )
+
+
+class ApprovalSerializer(serializers.Serializer):
+    password = serializers.CharField(write_only=True, help_text="The approver re-enters it.")
+    otp_token = serializers.CharField(required=False, allow_blank=True, default="")
+    assessment_sha256 = serializers.CharField(
+        max_length=64,
+        help_text="The assessment hash the approver reviewed (from the gate or page).",
+    )
+
+
+class ApprovalsView(APIView):
+    @extend_schema(
+        summary="Sign an approval of a release",
+        description=(
+            "Re-authenticated by the approver's password (and one-time code if enrolled). "
+            "`assessment_sha256` must be the assessment the approver reviewed: if it changed "
+            "since, nothing is signed and the answer is 409."
+        ),
+        request=ApprovalSerializer,
+        responses={201: None, 400: None, 401: None, 403: None, 404: None, 409: None},
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        from core import signing
+        from releases import services
+
+        actor = acting_user(request)
+        release = selectors.visible_releases(actor).filter(pk=pk).first()
+        if release is None:
+            raise Http404
+        slug = release.model_version.model.slug
+        if not access.holds_power(actor, "approve", slug, on=timezone.localdate()):
+            raise PermissionDenied
+        data = ApprovalSerializer(data=request.data)
+        if not data.is_valid():
+            return Response({"errors": data.errors}, status=400)
+        try:
+            reauth = signing.reauthenticate(
+                request=request._request,
+                user=actor,
+                password=data.validated_data["password"],
+                otp_token=data.validated_data["otp_token"],
+            )
+            approval = services.release_approve(
+                actor=actor,
+                release=release,
+                reauth=reauth,
+                seen_sha256=data.validated_data["assessment_sha256"],
+            )
+        except signing.ReauthenticationFailed as error:
+            return Response({"detail": str(error)}, status=403)
+        except services.AssessmentChanged as error:
+            return Response({"detail": str(error)}, status=409)
+        except services.ReleaseError as error:
+            return Response({"detail": str(error)}, status=400)
+        return Response(
+            {
+                "approval": approval.pk,
+                "signature": approval.signature_id,
+                "assessment_sha256": approval.assessment_sha256,
+            },
+            status=201,
         )

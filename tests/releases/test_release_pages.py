@@ -95,3 +95,32 @@ def test_the_dashboard_shows_open_escalations_and_how_long_they_have_been_open(
     client.force_login(authority)
     content = client.get("/").content.decode()
     assert "blocked" in content and "open for 3" in content and "hours" in content
+
+
+def test_approving_through_the_api_a_changed_assessment_is_a_409(client, owner, authority, release):
+    from releases.models import Approval
+    from tests.conftest import PASSWORD
+
+    key = tokens.token_create(actor=authority, user=authority, name="cli").key
+    url = f"/api/v1/releases/{release.pk}/approvals/"
+    seen = release.assessment_sha256
+    code = assessment.required_safeguards(release)[1][0]["code"]
+    services.safeguard_implement(actor=owner, release=release, code=code, text="changed meanwhile")
+    body = {"password": PASSWORD, "assessment_sha256": seen}
+    response = client.post(
+        url, body, content_type="application/json", HTTP_AUTHORIZATION=f"Token {key}"
+    )
+    assert response.status_code == 409
+    assert "changed after you loaded it" in response.json()["detail"]
+    release.refresh_from_db()
+    body["assessment_sha256"] = release.assessment_sha256
+    ok = client.post(url, body, content_type="application/json", HTTP_AUTHORIZATION=f"Token {key}")
+    assert ok.status_code == 201
+    wrong = client.post(
+        url,
+        {**body, "password": "nope"},
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Token {key}",
+    )
+    assert wrong.status_code == 403
+    assert Approval.objects.count() == 1
