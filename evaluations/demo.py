@@ -9,10 +9,11 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
-from evaluations import ingestion, recompute, services
+from evaluations import ingestion, services
 from evaluations.ingestion import ResultInput, RunInput
 from evaluations.models import Evaluation, Model
 from governance import content
+from governance.models import PolicyVersion
 
 
 @transaction.atomic
@@ -20,7 +21,7 @@ def seed_models(*, owner: User, lead: User) -> list[str]:
     """Idempotent: an existing Orion is left as it is. Returns the demo version labels."""
     if Model.objects.filter(slug="orion").exists():
         return ["orion-2.0", "orion-2.1"]
-    policy = recompute.policy_in_force()
+    policy = PolicyVersion.objects.governing()
     if policy is None:
         return []
     data = content.version_content(content.load_version(policy.pk))

@@ -20,10 +20,9 @@ from core import audit, signing
 from evaluations import access
 from evaluations.ingestion import mark_for_recompute
 from evaluations.models import Determination, EvaluationRun, ModelVersion, Override
-from evaluations.recompute import policy_in_force
 from governance import access as governance_access
 from governance import content
-from governance.models import PauseAuthority
+from governance.models import PauseAuthority, PolicyVersion
 
 OVERRIDE = signing.Meaning(
     "evaluations.determination.override", "I record this determination in place of the computed one"
@@ -38,18 +37,10 @@ class OverrideRefused(Exception):
 def may_override(user: User, version: ModelVersion, *, today: date | None = None) -> bool:
     if governance_access.can_edit_register(user):
         return True
-    policy = policy_in_force()
-    if policy is None or not access.can_view(user, version.model):
-        return False
     today = today or timezone.localdate()
-    for authority in PauseAuthority.objects.filter(version=policy, user=user):
-        in_time = authority.valid_from <= today and (
-            authority.valid_until is None or today <= authority.valid_until
-        )
-        in_scope = authority.all_models or version.model.slug in authority.model_slugs
-        if in_time and in_scope and PauseAuthority.Power.APPROVE in authority.powers:
-            return True
-    return False
+    return access.can_view(user, version.model) and governance_access.holds_power(
+        user, PauseAuthority.Power.APPROVE, version.model.slug, on=today
+    )
 
 
 @transaction.atomic
@@ -68,7 +59,7 @@ def override_record(
     version = ModelVersion.objects.select_for_update().select_related("model").get(pk=version.pk)
     if seen_watermark is not None and seen_watermark != version.evidence_watermark:
         raise OverrideRefused("New evidence arrived after you loaded the page: review it again.")
-    policy = policy_in_force()
+    policy = PolicyVersion.objects.governing()
     if policy is None:
         raise OverrideRefused("No policy is in force.")
     data = content.version_content(content.load_version(policy.pk))

@@ -33,15 +33,6 @@ class RecomputeOutcome:
     changed: bool
 
 
-def policy_in_force() -> PolicyVersion | None:
-    """The register may hold several policies; the most recently published version governs."""
-    return (
-        PolicyVersion.objects.filter(state=PolicyVersion.State.PUBLISHED)
-        .order_by("-published_at", "-pk")
-        .first()
-    )
-
-
 def _facts(version: ModelVersion) -> list[determinations.RunFact]:
     runs = EvaluationRun.objects.filter(model_version=version).select_related("evaluation")
     runs = runs.prefetch_related(
@@ -72,7 +63,7 @@ def recompute(
     now = now or timezone.now()
     with transaction.atomic():
         version = ModelVersion.objects.select_for_update().get(pk=version_id)
-        policy = policy_in_force()
+        policy = PolicyVersion.objects.governing()
         unchanged = (
             version.assessed_watermark == version.evidence_watermark
             and version.assessed_policy_id == (policy.pk if policy else None)
@@ -211,7 +202,7 @@ def mark_stale(*, now: datetime | None = None) -> int:
     from evaluations.ingestion import mark_for_recompute
 
     now = now or timezone.now()
-    policy = policy_in_force()
+    policy = PolicyVersion.objects.governing()
     if policy is None:
         return 0
     cutoff = now - timedelta(days=policy.reevaluation_interval_days)

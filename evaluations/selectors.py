@@ -11,7 +11,6 @@ from django.db.models import Prefetch, QuerySet
 from core.access import AnyUser
 from evaluations import access
 from evaluations.models import Determination, EvaluationRun, ModelVersion, Result
-from evaluations.recompute import policy_in_force
 from governance import content
 from governance.models import PolicyVersion
 
@@ -26,7 +25,7 @@ class HeatMap:
 
 
 def policy_content() -> tuple[PolicyVersion | None, dict[str, Any] | None]:
-    policy = policy_in_force()
+    policy = PolicyVersion.objects.governing()
     if policy is None:
         return None, None
     return policy, content.version_content(content.load_version(policy.pk))

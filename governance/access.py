@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import date
+
+from django.contrib.auth.models import User
+
 from core import access
 from core.access import AnyUser
+from governance.models import PauseAuthority, PolicyVersion
 
 EDIT_PERM = "governance.edit_register"
 PUBLISH_PERM = "governance.publish_policyversion"
@@ -25,3 +30,31 @@ def can_publish(user: AnyUser) -> bool:
 
 def can_create_policy(user: AnyUser) -> bool:
     return access.has_perm(user, CREATE_PERM)
+
+
+def authorities_in_scope(model_slug: str, *, on: date) -> list[PauseAuthority]:
+    """The designated authorities of the governing policy covering a model on a day."""
+    policy = PolicyVersion.objects.governing()
+    if policy is None:
+        return []
+    rows = PauseAuthority.objects.filter(version=policy, user__is_active=True).select_related(
+        "user"
+    )
+    return [authority for authority in rows if authority.covers(model_slug, on)]
+
+
+def powers(user: AnyUser, model_slug: str, *, on: date) -> set[str]:
+    """The powers a person holds over a model on a day, as a designated authority."""
+    if not access.is_active_user(user) or not isinstance(user, User):
+        return set()
+    return {
+        power
+        for authority in authorities_in_scope(model_slug, on=on)
+        if authority.user_id == user.pk
+        for power in authority.powers
+    }
+
+
+def holds_power(user: AnyUser, power: str, model_slug: str, *, on: date) -> bool:
+    """A designated authority of the governing policy, valid on ``on``, in scope, with ``power``."""
+    return power in powers(user, model_slug, on=on)

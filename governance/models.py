@@ -6,6 +6,8 @@ database guards (migration ``governance.0002``) refuse too. A change is a new ve
 
 from __future__ import annotations
 
+from datetime import date
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
@@ -34,6 +36,17 @@ class Policy(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class PolicyVersionQuerySet(models.QuerySet["PolicyVersion"]):
+    def governing(self) -> PolicyVersion | None:
+        """The version every model is assessed under. The register may hold several policies;
+        the most recently published version in force governs."""
+        return (
+            self.filter(state=PolicyVersion.State.PUBLISHED)
+            .order_by("-published_at", "-pk")
+            .first()
+        )
 
 
 class PolicyVersion(models.Model):
@@ -66,6 +79,8 @@ class PolicyVersion(models.Model):
     published_at = models.DateTimeField(null=True, blank=True)
     content_sha256 = models.CharField(max_length=64, blank=True)
     superseded_at = models.DateTimeField(null=True, blank=True)
+
+    objects = PolicyVersionQuerySet.as_manager()
 
     class Meta:
         ordering = ["policy", "-number"]
@@ -258,6 +273,11 @@ class PauseAuthority(VersionItem):
 
     def __str__(self) -> str:
         return f"{self.user} ({', '.join(self.powers)})"
+
+    def covers(self, model_slug: str, on: date) -> bool:
+        """Valid on ``on`` and in scope for the model."""
+        valid = self.valid_from <= on and (self.valid_until is None or on <= self.valid_until)
+        return valid and (self.all_models or model_slug in self.model_slugs)
 
     def clean(self) -> None:
         errors = {}

@@ -10,7 +10,7 @@ from django.db.models import Q
 
 from core.audit import subject_key
 from core.models import AuditEvent
-from governance import commitments, content, publishing, validation
+from governance import commitments, content, validation
 from governance.models import (
     CapabilityThreshold,
     Policy,
@@ -81,10 +81,6 @@ def register_view(version_id: int, *, today: date) -> RegisterView:
         ],
         undefined_levels=[level for level in levels if not level.defined],
     )
-
-
-def signatures(version: PolicyVersion, current_sha256: str) -> list[publishing.SignatureStatus]:
-    return publishing.signatures_of(version, current_sha256)
 
 
 def history(version: PolicyVersion, *, limit: int = 100) -> list[AuditEvent]:

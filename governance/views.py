@@ -11,7 +11,7 @@ from django.views.decorators.http import require_GET
 
 from core import access as core_access
 from core.models import Signature
-from governance import access, diff, selectors, services
+from governance import access, diff, publishing, selectors, services
 from governance.models import Policy, PolicyVersion
 
 
@@ -73,7 +73,7 @@ def version_detail(request: HttpRequest, slug: str, number: int) -> HttpResponse
             "register": view,
             "editable": editable,
             "can_sign": version.is_draft and access.can_publish(request.user),
-            "signatures": selectors.signatures(version, view.content_sha256),
+            "signatures": publishing.signatures_of(version, view.content_sha256),
             "history": selectors.history(version),
         },
     )

@@ -259,7 +259,7 @@ def version_sign(request: HttpRequest, slug: str, number: int) -> HttpResponse:
             "form": form,
             "register": view,
             "meaning": publishing.PUBLISH,
-            "signatures": selectors.signatures(version, view.content_sha256),
+            "signatures": publishing.signatures_of(version, view.content_sha256),
         },
         status=400 if form.errors else 200,
     )

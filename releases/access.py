@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from core import access
 from core.access import AnyUser
 from evaluations import access as evaluation_access
-from evaluations.recompute import policy_in_force
-from governance.models import PauseAuthority
+from governance.access import holds_power, powers
 from releases.models import Release
 
 VERIFY_PERM = "releases.verify_safeguard"
+__all__ = ["holds_power", "powers"]  # who holds an authority's power is the register's question
 
 
 def can_view(user: AnyUser, release: Release) -> bool:
@@ -26,16 +24,6 @@ def can_verify(user: AnyUser) -> bool:
     return access.has_perm(user, VERIFY_PERM)
 
 
-def holds_power(user: AnyUser, power: str, model_slug: str, *, on: date) -> bool:
-    """A designated authority of the policy in force, valid on ``on``, in scope, with ``power``."""
-    policy = policy_in_force()
-    if policy is None or not access.is_active_user(user) or user.pk is None:
-        return False
-    for authority in PauseAuthority.objects.filter(version=policy, user_id=int(user.pk)):
-        valid = authority.valid_from <= on and (
-            authority.valid_until is None or on <= authority.valid_until
-        )
-        in_scope = authority.all_models or model_slug in authority.model_slugs
-        if valid and in_scope and power in authority.powers:
-            return True
-    return False
+def can_approve(user: AnyUser, release: Release, held: set[str]) -> bool:
+    """Not the requester, a submitted release, and the approve power (``held``: ``powers``)."""
+    return release.requested_by_id != user.pk and release.state == "submitted" and "approve" in held

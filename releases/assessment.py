@@ -15,8 +15,8 @@ from typing import Any
 from django.db.models import Q
 
 from core.canonical import canonical_json
-from evaluations.recompute import policy_in_force
 from governance import commitments, content
+from governance.models import PolicyVersion
 from releases.gate import DecisionFact, GateInput, SafeguardFact, Verdict, verdict
 from releases.models import Approval, Decision, Release, SafeguardStatus
 
@@ -31,7 +31,7 @@ class Assessment:
 
 
 def required_safeguards(release: Release) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
-    policy = policy_in_force()
+    policy = PolicyVersion.objects.governing()
     if policy is None:
         return None, []
     data = content.version_content(content.load_version(policy.pk))

@@ -18,9 +18,8 @@ from django.utils import timezone
 
 from core import audit, signing
 from evaluations.models import Model, ModelVersion
-from evaluations.recompute import policy_in_force
 from governance import access as governance_access
-from governance.models import PauseAuthority
+from governance.models import PolicyVersion
 from releases import access, services
 from releases.models import Decision, DecisionSignature, Release
 
@@ -49,7 +48,7 @@ def decision_propose(
     allowed_contexts: list[str] | None = None,
     lifts: Decision | None = None,
 ) -> Decision:
-    policy = policy_in_force()
+    policy = PolicyVersion.objects.governing()
     if policy is None:
         raise services.ReleaseError("No policy is in force.")
     slug = (
@@ -187,17 +186,8 @@ def affected_releases(decision: Decision) -> list[Release]:
 
 def notify_authorities(release: Release, subject: str, body: str) -> None:
     """Email the designated authorities in scope of a release's model, after commit."""
-    policy = policy_in_force()
-    if policy is None:
-        return
     slug = release.model_version.model.slug
-    authorities = PauseAuthority.objects.filter(version=policy).select_related("user")
-    emails = sorted(
-        {
-            a.user.email
-            for a in authorities
-            if a.user.email and a.user.is_active and (a.all_models or slug in a.model_slugs)
-        }
-    )
+    authorities = governance_access.authorities_in_scope(slug, on=timezone.localdate())
+    emails = sorted({a.user.email for a in authorities if a.user.email})
     if emails:
         transaction.on_commit(lambda: send_mail(subject, body, None, emails, fail_silently=True))

@@ -82,20 +82,15 @@ def release_new(request: HttpRequest) -> HttpResponse:
 def release_detail(request: HttpRequest, pk: int) -> HttpResponse:
     release = _release(request, pk)
     user = core_access.acting_user(request)
-    slug = release.model_version.model.slug
-    today = timezone.localdate()
+    held = access.powers(user, release.model_version.model.slug, on=timezone.localdate())
     context = {
         "release": release,
         **selectors.release_page(release),
         "is_requester": release.requested_by_id == user.pk,
         "can_feed": access.can_request(user, release.model_version.model),
         "can_verify": access.can_verify(user),
-        "can_approve": release.requested_by_id != user.pk
-        and release.state == "submitted"
-        and access.holds_power(user, "approve", slug, on=today),
-        "can_decide": any(
-            access.holds_power(user, p, slug, on=today) for p in ("pause", "restrict", "lift")
-        ),
+        "can_approve": access.can_approve(user, release, held),
+        "can_decide": bool(held & {"pause", "restrict", "lift"}),
         "evidence_form": EvidenceForm(),
         "approval_form": ApprovalForm(initial={"seen_sha256": release.assessment_sha256}),
         "signature_form": SignatureForm(),
