@@ -96,12 +96,17 @@ def build(release: Release) -> Assessment:
     )
 
 
-def decisions_in_effect(release: Release) -> list[Decision]:
+def covering(release: Release) -> Q:
+    """Decisions scoped to the release, its model version or its whole model."""
     version = release.model_version
+    return Q(release=release) | Q(model_version=version) | Q(model=version.model_id)
+
+
+def decisions_in_effect(release: Release) -> list[Decision]:
     return list(
         Decision.objects.filter(
             state=Decision.State.IN_EFFECT, kind__in=["pause", "restrict"]
-        ).filter(Q(release=release) | Q(model_version=version) | Q(model=version.model_id))
+        ).filter(covering(release))
     )
 
 

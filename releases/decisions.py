@@ -78,6 +78,8 @@ def decision_propose(
         lifts = Decision.objects.get(pk=lifts.pk)
     if kind == "lift" and (lifts is None or lifts.state != Decision.State.IN_EFFECT):
         raise services.ReleaseError("A lift names a decision in effect.")
+    if lifts is not None and target != (lifts.release or lifts.model_version or lifts.model):
+        raise services.ReleaseError("A lift is scoped like the decision it lifts.")
     decision = Decision.objects.create(
         kind=kind,
         rationale=rationale.strip(),

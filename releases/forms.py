@@ -5,6 +5,7 @@ from typing import Any
 from django import forms
 
 from evaluations.models import ModelVersion
+from releases import evidence
 from releases.models import Decision, Release
 
 
@@ -25,6 +26,11 @@ class EvidenceForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 2}), required=False, label="Evidence"
     )
     link = forms.URLField(required=False, max_length=500, assume_scheme="https")
+    file = forms.FileField(required=False)
+
+    def clean_file(self) -> evidence.EvidenceFile | None:
+        upload = self.cleaned_data.get("file")
+        return evidence.check(upload) if upload else None
 
 
 class SignatureForm(forms.Form):
@@ -55,3 +61,7 @@ class DecisionForm(forms.Form):
         help_text="For a restriction: what stays allowed.",
     )
     rationale = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), min_length=20)
+
+
+class LiftForm(forms.Form):
+    rationale = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), min_length=20)

@@ -79,6 +79,11 @@ class SafeguardStatus(models.Model):
     evidence_text = models.TextField(blank=True)
     evidence_link = models.URLField(blank=True, max_length=500)
     evidence_file = models.FileField(upload_to="evidence/", blank=True)
+    evidence_file_name = models.CharField(max_length=200, blank=True)
+    evidence_file_type = models.CharField(max_length=100, blank=True)
+    evidence_file_size = models.PositiveBigIntegerField(null=True, blank=True)
+    evidence_file_sha256 = models.CharField(max_length=64, blank=True)
+    # Of the description, link and file hash together (releases.evidence.evidence_sha256).
     evidence_sha256 = models.CharField(max_length=64, blank=True)
     implemented_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Count, QuerySet
+from django.db.models import Count, F, Q, QuerySet
 from django.utils import timezone
 
 from core.access import AnyUser
@@ -12,7 +12,7 @@ from core.audit import subject_key
 from core.models import AuditEvent
 from evaluations import access as evaluation_access
 from releases import assessment
-from releases.models import Approval, Decision, Release
+from releases.models import Approval, Decision, Release, SafeguardStatus
 
 
 def visible_releases(user: AnyUser) -> QuerySet[Release]:
@@ -33,9 +33,10 @@ def release_page(release: Release) -> dict[str, Any]:
         ],
         "decisions": assessment.decisions_in_effect(release),
         "proposed": list(
-            Decision.objects.filter(release=release, state="proposed").annotate(
-                signed=Count("signatures")
-            )
+            Decision.objects.filter(state=Decision.State.PROPOSED)
+            .filter(assessment.covering(release))
+            .select_related("lifts")
+            .annotate(signed=Count("signatures"))
         ),
         "determinations": list(
             release.model_version.determinations.select_related("deciding_run").order_by(
@@ -46,6 +47,15 @@ def release_page(release: Release) -> dict[str, Any]:
             AuditEvent.objects.filter(subject=subject_key(release)).order_by("-seq")[:100]
         ),
     }
+
+
+def evidence_row(release: Release, code: str) -> SafeguardStatus | None:
+    """The status row holding a safeguard's evidence for this release (its own row, else its
+    model version's), whether or not the current level still requires the safeguard."""
+    rows = SafeguardStatus.objects.filter(
+        Q(release=release) | Q(model_version=release.model_version, release=None), code=code
+    )
+    return rows.order_by(F("release_id").desc(nulls_last=True)).first()
 
 
 def dashboard(request: Any) -> dict[str, Any]:

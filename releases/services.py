@@ -3,7 +3,6 @@ audit, and refresh the gate. Views, the API, commands and receivers all call the
 
 from __future__ import annotations
 
-import hashlib
 from datetime import datetime
 
 from django.contrib.auth.models import User
@@ -13,7 +12,7 @@ from django.utils import timezone
 
 from core import audit, signing
 from evaluations.models import ModelVersion
-from releases import access, assessment, workflow
+from releases import access, assessment, evidence, workflow
 from releases.models import Approval, Release, SafeguardStatus
 
 APPROVE = signing.Meaning("releases.release.approve", "I approve this release as assessed")
@@ -159,20 +158,26 @@ def safeguard_implement(
     code: str,
     text: str = "",
     link: str = "",
-    file_sha256: str = "",
+    file: evidence.EvidenceFile | None = None,
 ) -> SafeguardStatus:
-    """Record evidence that a safeguard is in place. Any change needs verifying again."""
+    """Record evidence that a safeguard is in place; it replaces any earlier evidence, and
+    any change needs verifying again."""
     release = _locked(release)
     if not access.can_request(actor, release.model_version.model):
         raise PermissionDenied
-    if not (text.strip() or link or file_sha256):
+    text = text.strip()
+    if not (text or link or file):
         raise ReleaseError("Give the evidence: a description, a link or a file.")
     row = _status_row(release, code)
     before = {"state": row.state, "evidence_sha256": row.evidence_sha256}
-    evidence = "\n".join([text.strip(), link, file_sha256])
     row.state = SafeguardStatus.State.IMPLEMENTED
-    row.evidence_text, row.evidence_link = text.strip(), link
-    row.evidence_sha256 = file_sha256 or hashlib.sha256(evidence.encode()).hexdigest()
+    row.evidence_text, row.evidence_link = text, link
+    row.evidence_file = evidence.store(file) if file else ""
+    row.evidence_file_name = file.name if file else ""
+    row.evidence_file_type = file.content_type if file else ""
+    row.evidence_file_size = file.size if file else None
+    row.evidence_file_sha256 = file.sha256 if file else ""
+    row.evidence_sha256 = evidence.evidence_sha256(text, link, row.evidence_file_sha256)
     row.implemented_by, row.implemented_at = actor, timezone.now()
     row.verified_by = row.verified_at = None
     row.save()
@@ -182,7 +187,17 @@ def safeguard_implement(
         obj=row,
         subject=release,
         before=before,
-        after={"code": code, "evidence_sha256": row.evidence_sha256},
+        after={
+            "code": code,
+            "evidence_sha256": row.evidence_sha256,
+            "file": {
+                "name": row.evidence_file_name,
+                "sha256": row.evidence_file_sha256,
+                "size": row.evidence_file_size,
+            }
+            if file
+            else None,
+        },
     )
     gate_refresh(release)
     return row

@@ -12,7 +12,9 @@ urlpatterns = [
     path("<int:pk>/withdraw/", views.release_withdraw, name="withdraw"),
     path("<int:pk>/safeguards/<str:code>/implement/", views.safeguard_implement, name="implement"),
     path("<int:pk>/safeguards/<str:code>/verify/", views.safeguard_verify, name="verify"),
+    path("<int:pk>/safeguards/<str:code>/evidence/", views.evidence_file, name="evidence"),
     path("<int:pk>/approve/", views.release_approve, name="approve"),
     path("<int:pk>/decisions/", views.decision_propose, name="decision-propose"),
     path("<int:pk>/decisions/<int:decision_pk>/sign/", views.decision_sign, name="decision-sign"),
+    path("<int:pk>/decisions/<int:decision_pk>/lift/", views.decision_lift, name="decision-lift"),
 ]

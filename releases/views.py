@@ -5,20 +5,29 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from core import access as core_access
 from core import signing
+from core.api import content_length
 from evaluations import access as evaluation_access
 from evaluations.models import Model, ModelVersion
 from governance import access as governance_access
-from releases import access, decisions, selectors, services, workflow
-from releases.forms import ApprovalForm, DecisionForm, EvidenceForm, ReleaseForm, SignatureForm
+from releases import access, decisions, evidence, selectors, services, workflow
+from releases.forms import (
+    ApprovalForm,
+    DecisionForm,
+    EvidenceForm,
+    LiftForm,
+    ReleaseForm,
+    SignatureForm,
+)
 from releases.models import Decision, Release
 
 READ = evaluation_access.READ_RULE
@@ -91,7 +100,9 @@ def release_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "can_verify": access.can_verify(user),
         "can_approve": access.can_approve(user, release, held),
         "can_decide": bool(held & {"pause", "restrict", "lift"}),
+        "can_lift": "lift" in held or governance_access.can_edit_register(user),
         "evidence_form": EvidenceForm(),
+        "evidence_accept": evidence.ACCEPT,
         "approval_form": ApprovalForm(initial={"seen_sha256": release.assessment_sha256}),
         "signature_form": SignatureForm(),
         "decision_form": DecisionForm(),
@@ -130,9 +141,13 @@ def release_withdraw(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def safeguard_implement(request: HttpRequest, pk: int, code: str) -> HttpResponse:
     release = _release(request, pk)
-    form = EvidenceForm(request.POST)
+    # The form's own limit names the file; this one stops a far larger body early.
+    if content_length(request) > settings.EVIDENCE_MAX_BYTES + 1024 * 1024:
+        return render(request, "413.html", {"limit": settings.EVIDENCE_MAX_BYTES}, status=413)
+    form = EvidenceForm(request.POST, request.FILES)
     if not form.is_valid():
-        messages.error(request, "The evidence link is not a valid address.")
+        problems = " ".join(str(m) for errors in form.errors.values() for m in errors)
+        messages.error(request, f"Nothing was recorded for {code}: {problems}")
         return redirect("releases:release", pk=pk)
     actor = core_access.acting_user(request)
     return _act(
@@ -143,6 +158,25 @@ def safeguard_implement(request: HttpRequest, pk: int, code: str) -> HttpRespons
         ),
         f"Evidence for {code} recorded.",
     )
+
+
+@core_access.requires(READ)
+@require_GET
+def evidence_file(request: HttpRequest, pk: int, code: str) -> FileResponse:
+    """The evidence file as uploaded, as a download that never renders in the app's origin."""
+    release = _release(request, pk)
+    row = selectors.evidence_row(release, code)
+    if row is None or not row.evidence_file:
+        raise Http404("evidence")
+    response = FileResponse(
+        row.evidence_file.open("rb"),
+        as_attachment=True,
+        filename=row.evidence_file_name,
+        content_type=row.evidence_file_type,
+    )
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response["X-Evidence-SHA256"] = row.evidence_file_sha256
+    return response
 
 
 @core_access.requires(READ)
@@ -224,6 +258,41 @@ def decision_propose(request: HttpRequest, pk: int) -> HttpResponse:
             allowed_contexts=data["allowed_contexts"],
         ),
         "Decision proposed: it needs its quorum of signatures.",
+    )
+
+
+@core_access.requires(READ)
+@require_POST
+def decision_lift(request: HttpRequest, pk: int, decision_pk: int) -> HttpResponse:
+    """Propose lifting a pause or restriction in effect on this release; the lift is scoped
+    like the decision it lifts and takes effect at the same quorum."""
+    release = _release(request, pk)
+    lifted = Decision.objects.filter(pk=decision_pk).first()
+    if lifted is None or release not in decisions.affected_releases(lifted):
+        raise Http404("decision")
+    actor = core_access.acting_user(request)
+    slug = release.model_version.model.slug
+    if not (
+        governance_access.can_edit_register(actor)
+        or access.holds_power(actor, "lift", slug, on=timezone.localdate())
+    ):
+        raise PermissionDenied
+    form = LiftForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Give a rationale of 20 characters or more for the lift.")
+        return redirect("releases:release", pk=pk)
+    target = lifted.release or lifted.model_version or lifted.model
+    return _act(
+        request,
+        release,
+        lambda: decisions.decision_propose(
+            actor=actor,
+            kind="lift",
+            target=target,  # type: ignore[arg-type]
+            rationale=form.cleaned_data["rationale"],
+            lifts=lifted,
+        ),
+        "Lift proposed: it needs its quorum of signatures.",
     )
 
 

@@ -125,6 +125,26 @@ class World:
     def release_safeguard(self) -> dict[str, Any]:
         return {"pk": self._release()[0].pk, "code": "SEC-BASELINE"}
 
+    def release_evidence(self) -> dict[str, Any]:
+        if "evidence" not in self._built:
+            from django.core.files.uploadedfile import SimpleUploadedFile
+
+            from releases import evidence
+            from releases.models import SafeguardStatus
+
+            release = self._release()[0]
+            file = evidence.check(SimpleUploadedFile("policy.txt", b"Access policy v3"))
+            SafeguardStatus.objects.create(
+                model_version=release.model_version,
+                code="SEC-BASELINE",
+                state="implemented",
+                evidence_file=evidence.store(file),
+                evidence_file_name=file.name,
+                evidence_file_type=file.content_type,
+            )
+            self._built["evidence"] = True
+        return self.release_safeguard()
+
     def decision(self) -> dict[str, Any]:
         release, decision = self._release()
         return {"pk": release.pk, "decision_pk": decision.pk}
@@ -231,6 +251,12 @@ MATRIX: dict[str, Entry] = {
         allowed=LEADS, method="post", kwargs=World.release, ok_status=(302,)
     ),
     "releases:decision-sign": Entry(allowed=frozenset(), method="post", kwargs=World.decision),
+    # Proposing a lift: leads (the World's decision is not in effect, so it is refused with a
+    # message on the release page).
+    "releases:decision-lift": Entry(
+        allowed=LEADS, method="post", kwargs=World.decision, ok_status=(302,)
+    ),
+    "releases:evidence": Entry(allowed=SEE_ORION, kwargs=World.release_evidence),
     # The API: token or session; 401 without credentials.
     "api:evaluation-runs": Entry(allowed=SIGNED_IN, method="post", api=True, ok_status=(400,)),
     "api:model-versions": Entry(allowed=SIGNED_IN, api=True),
