@@ -43,10 +43,18 @@ def release_page(release: Release) -> dict[str, Any]:
                 "threshold"
             )
         ),
-        "timeline": list(
-            AuditEvent.objects.filter(subject=subject_key(release)).order_by("-seq")[:100]
-        ),
+        "timeline": timeline(release),
     }
+
+
+def timeline(release: Release, limit: int = 100) -> list[AuditEvent]:
+    """The latest events filed under the release or under a decision that covers it (a pause
+    of its whole model shows on every one of its releases)."""
+    decision_ids = Decision.objects.filter(assessment.covering(release)).values_list(
+        "pk", flat=True
+    )
+    subjects = [subject_key(release), *(f"releases.decision:{pk}" for pk in decision_ids)]
+    return list(AuditEvent.objects.filter(subject__in=subjects).order_by("-seq")[:limit])
 
 
 def evidence_row(release: Release, code: str) -> SafeguardStatus | None:

@@ -8,6 +8,9 @@ from pathlib import Path
 
 import pytest
 
+# The journey on the services tier runs the application's own tasks on a real worker.
+from tests.services.conftest import default_queue_worker  # noqa: F401
+
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 # Playwright's sync API runs an event loop in this thread; the ORM calls the tests make between

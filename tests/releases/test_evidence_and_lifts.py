@@ -137,6 +137,11 @@ def test_a_model_wide_pause_is_signed_and_lifted_from_a_release_page(
     assert "Sign pause" not in response.content.decode()
     release.refresh_from_db()
     assert "paused by a decision on its model" in release.gate_reasons
+    timeline = client.get(f"/releases/{release.pk}/").context["timeline"]
+    assert [e.action for e in timeline[:2]] == [
+        "releases.decision.in_effect",  # filed under the model-wide decision, shown here too
+        "releases.decision.signed",
+    ]
 
     client.force_login(owner)  # an owner holds no power to lift
     assert (
