@@ -20,6 +20,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -32,6 +33,19 @@ def _setup(scratch: Path) -> None:
     import django
     from django.conf import settings
 
+    if not os.environ.get("SIGNING_KEY_FILE"):  # checkpoints are signed: a throw-away key
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+        key_file = scratch / "signing-key.pem"
+        key_file.write_bytes(
+            Ed25519PrivateKey.generate().private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            )
+        )
+        os.environ["SIGNING_KEY_FILE"] = str(key_file)
     django.setup()
     db = settings.DATABASES["default"]
     if db["ENGINE"].endswith("sqlite3"):
@@ -97,6 +111,20 @@ def _record_rate(samples: int) -> tuple[float, float]:
     return samples / sum(latencies), p95
 
 
+def _checkpoint_timings(report: Any) -> None:
+    from core import checkpoints
+
+    started = time.perf_counter()
+    checkpoint = checkpoints.checkpoint_create(verified=report)
+    created = time.perf_counter() - started
+    assert checkpoint is not None
+    started = time.perf_counter()
+    checked = checkpoints.verify_checkpoints(report)
+    assert checked.ok, checked.problems
+    print(f"checkpoint_create: {created * 1000:.1f} ms; verify_checkpoints: "
+          f"{(time.perf_counter() - started) * 1000:.1f} ms")  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=100_000)
@@ -126,6 +154,7 @@ def main() -> None:
                   "by the definition)")  # fmt: skip
             if args.reference:
                 print(f"reference walk (ORM rows + event_hash): {_reference_rate():,.0f} events/s")
+            _checkpoint_timings(report)
             rate, p95 = _record_rate(args.record_samples)
             print(f"record(): {rate:,.0f} events/s, p95 {p95:.2f} ms "
                   f"({args.record_samples:,} events, one transaction each)")  # fmt: skip

@@ -262,8 +262,14 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {
     "interval_max": 0.2,
 }
 CELERY_TIMEZONE = "UTC"
+# How often the audit chain's head is signed as a checkpoint (core/checkpoints.py).
+AUDIT_CHECKPOINT_SECONDS = env_int("AUDIT_CHECKPOINT_SECONDS", 3600, minimum=60)
 CELERY_BEAT_SCHEDULE = {
     "verify-audit-chain": {"task": "core.tasks.verify_audit_chain", "schedule": 3600.0},
+    "audit-checkpoint": {
+        "task": "core.tasks.audit_checkpoint",
+        "schedule": float(AUDIT_CHECKPOINT_SECONDS),
+    },
     "sweep-recompute": {"task": "evaluations.tasks.sweep_recompute", "schedule": 60.0},
     "mark-stale-evidence": {"task": "evaluations.tasks.mark_stale_evidence", "schedule": 86400.0},
 }

@@ -157,3 +157,6 @@ def register_sqlite_function(sender: Any, connection: BaseDatabaseWrapper, **kwa
 AUDIT_EVENTS = append_only(
     "core_auditevent_guard", "core_auditevent", "audit events are append-only"
 )
+AUDIT_CHECKPOINTS = append_only(
+    "core_auditcheckpoint_guard", "core_auditcheckpoint", "audit checkpoints are append-only"
+)

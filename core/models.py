@@ -91,3 +91,28 @@ class ApiToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"
+
+
+class AuditCheckpoint(models.Model):
+    """A signed statement of the audit chain's head: "event ``seq`` had hash ``head_hash`` at
+    ``created_at``". Written only by ``core.checkpoints.checkpoint_create``.
+
+    ``manifest`` is the exact signed text (canonical JSON of the type, seq, head hash and
+    time); ``signature`` is base64 of its Ed25519 signature by the deployment key ``key_id``.
+    Append-only (database guard, migration ``core.0008``). Verify offline like a
+    ``Signature``: ``openssl pkeyutl -verify -pubin -inkey public.pem -rawin -in manifest.json
+    -sigfile signature.bin``.
+    """
+
+    seq = models.BigIntegerField(unique=True)
+    head_hash = models.CharField(max_length=64)
+    created_at = models.DateTimeField()
+    manifest = models.TextField()
+    signature = models.CharField(max_length=200)
+    key_id = models.CharField(max_length=32)
+
+    class Meta:
+        ordering = ["seq"]
+
+    def __str__(self) -> str:
+        return f"checkpoint {self.pk} at seq {self.seq}"

@@ -18,8 +18,11 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import logging
-from dataclasses import dataclass
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -160,3 +163,106 @@ def is_authentic(signature: Signature) -> bool:
     except (InvalidSignature, ValueError):
         return False
     return True
+
+
+# --- Checking stored signatures (manage.py verify_audit) --------------------------------------
+
+StalenessCheck = Callable[[list[Signature]], set[int]]
+_staleness: dict[str, StalenessCheck] = {}
+
+
+def register_staleness(object_type: str, check: StalenessCheck) -> None:
+    """Let an app say which of its signatures are stale: bound, but over a subject that is no
+    longer current (an approval of an assessment that has changed since).
+
+    ``object_type`` is the signed object's ``label_lower`` (``Signature.object_type``).
+    ``check`` receives a batch of authentic signatures on objects of that type and returns
+    the ids of the stale ones, in a number of queries that does not grow with the batch. Call
+    it from the app's ``AppConfig.ready``; staleness is the app's knowledge, not core's.
+    """
+    if _staleness.get(object_type, check) is not check:
+        raise ValueError(f"a staleness check for {object_type} is already registered")
+    _staleness[object_type] = check
+
+
+def binding_problem(signature: Signature, key: keys.SigningKey) -> str:
+    """Why the row is not bound to its manifest by the deployment key, or "" when it is: the
+    signature verifies over the manifest's exact bytes, and the row says what they say."""
+    if signature.key_id != key.key_id:
+        return f"signed with key {signature.key_id}, not this deployment's key {key.key_id}"
+    manifest = signature.manifest.encode("utf-8")
+    try:
+        key.public.verify(base64.b64decode(signature.signature), manifest)
+    except (InvalidSignature, ValueError):
+        return "the signature does not verify over the manifest"
+    if hashlib.sha256(manifest).hexdigest() != signature.manifest_sha256:
+        return "manifest_sha256 is not the manifest's hash"
+    try:
+        signed = json.loads(manifest)
+        claims = {
+            "meaning": (signed["meaning"]["code"], signature.meaning),
+            "meaning_text": (signed["meaning"]["text"], signature.meaning_text),
+            "signer": (signed["signer"]["id"], signature.signer_id),
+            "printed_name": (signed["signer"]["name"], signature.printed_name),
+            "signed_at": (signed["signed_at"], format_timestamp(signature.signed_at)),
+            "key_id": (signed["key_id"], signature.key_id),
+            "reauthenticated_with": (
+                signed["reauthenticated_with"],
+                signature.reauthenticated_with,
+            ),
+        }
+    except (ValueError, KeyError, TypeError):
+        return "the manifest is not a signature manifest"
+    differing = [column for column, (said, stored) in claims.items() if said != stored]
+    if differing:
+        return f"the row differs from its signed manifest ({', '.join(differing)})"
+    return ""
+
+
+@dataclass
+class SignatureReport:
+    checked: int = 0
+    bound: int = 0
+    stale: int = 0
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def verify_signatures(*, batch_size: int = 1000) -> SignatureReport:
+    """Check every stored signature against its manifest, and count the stale ones: one query
+    per batch of signatures, plus what the registered staleness checks need per batch."""
+    report = SignatureReport()
+    for batch in _batches(batch_size):
+        key = keys.signing_key()
+        bound: dict[str, list[Signature]] = defaultdict(list)
+        for signature in batch:
+            report.checked += 1
+            problem = binding_problem(signature, key)
+            if problem:
+                report.problems.append(
+                    f"signature {signature.pk} ({signature.meaning} on {signature.object_type}:"
+                    f"{signature.object_id}, by {signature.printed_name}): {problem}"
+                )
+            else:
+                report.bound += 1
+                bound[signature.object_type].append(signature)
+        for object_type, signatures in bound.items():
+            check = _staleness.get(object_type)
+            if check is not None:
+                report.stale += len(check(signatures) & {s.pk for s in signatures})
+    return report
+
+
+def _batches(size: int) -> Iterator[list[Signature]]:
+    """Keyset pagination on pk: a late batch costs what the first does."""
+    last = 0
+    while True:
+        batch = list(Signature.objects.filter(pk__gt=last).order_by("pk")[:size])
+        if batch:
+            yield batch
+        if len(batch) < size:
+            return
+        last = batch[-1].pk

@@ -17,6 +17,7 @@ def test_a_task_round_trips_through_a_real_worker_and_the_database(celery_worker
         "head_seq": 5,
         "first_bad_seq": None,
         "problem": "",
+        "checkpoint_problems": [],
     }
     assert f"Task core.tasks.verify_audit_chain[{result.id}] received" in (
         celery_worker_process.log.read_text()
