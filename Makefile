@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test check venv browser worker beat bench bench-ingest clean
+.PHONY: run test check venv browser worker beat bench bench-audit bench-ingest clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed; set PYTHON=/path/to/python3.11")'
@@ -58,6 +58,9 @@ clean:
 
 bench: $(VENV)/.installed-run
 	$(BIN)/python benchmarks/audit_chain.py
+
+bench-audit: $(VENV)/.installed-run
+	$(BIN)/python benchmarks/audit_views.py
 
 bench-ingest: $(VENV)/.installed-run
 	$(BIN)/python benchmarks/ingestion.py

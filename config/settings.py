@@ -82,6 +82,7 @@ INSTALLED_APPS = [
     "governance",
     "evaluations",
     "releases",
+    "oversight",
 ]
 
 MIDDLEWARE = [

@@ -11,5 +11,6 @@ urlpatterns = [
     path("models/", include("evaluations.urls")),
     path("releases/", include("releases.urls")),
     path("api/v1/", include(("config.api_urls", "api"))),
+    path("", include("oversight.urls")),
     path("", include("core.urls")),
 ]

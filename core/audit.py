@@ -26,7 +26,7 @@ import hashlib
 import json
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -61,7 +61,12 @@ def bound_request_id(request_id: str) -> Iterator[None]:
 
 
 def event_hash(fields: dict[str, Any]) -> str:
-    payload = {
+    return hashlib.sha256(canonical_json(hash_payload(fields))).hexdigest()
+
+
+def hash_payload(fields: dict[str, Any]) -> dict[str, Any]:
+    """What an event's hash covers, as JSON values (also the event's form in an export)."""
+    return {
         "v": HASH_VERSION,
         "seq": fields["seq"],
         "occurred_at": format_timestamp(fields["occurred_at"]),
@@ -78,7 +83,6 @@ def event_hash(fields: dict[str, Any]) -> str:
         "request_id": fields["request_id"],
         "prev_hash": fields["prev_hash"],
     }
-    return hashlib.sha256(canonical_json(payload)).hexdigest()
 
 
 def _actor_fields(actor: AbstractBaseUser | str) -> tuple[int | None, str]:
@@ -103,6 +107,23 @@ def _lock_chain_head() -> tuple[int, str]:
 
 def subject_key(obj: models.Model) -> str:
     return f"{obj._meta.label_lower}:{obj.pk}"
+
+
+# label_lower -> the pk of the AI model an object of that kind belongs to (apps register theirs)
+_scope_resolvers: dict[str, Callable[[Any], int | None]] = {}
+
+
+def register_scope(label: str, resolve: Callable[[Any], int | None]) -> None:
+    """Tell ``record`` which AI model the events filed under a kind of object concern."""
+    _scope_resolvers[label] = resolve
+
+
+def _scope_of(subject: models.Model | str, obj: models.Model | None) -> int | None:
+    target = subject if isinstance(subject, models.Model) else obj
+    if target is None:
+        return None
+    resolve = _scope_resolvers.get(target._meta.label_lower)
+    return resolve(target) if resolve is not None else None
 
 
 def record(
@@ -141,6 +162,7 @@ def record(
         "after": _as_stored(after),
         "reason": reason,
         "request_id": (request_id if request_id is not None else _request_id.get())[:100],
+        "scope_id": _scope_of(subject, obj),
     }
     with transaction.atomic():
         last_seq, last_hash = _lock_chain_head()

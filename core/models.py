@@ -30,10 +30,15 @@ class AuditEvent(models.Model):
     request_id = models.CharField(max_length=100, blank=True)
     prev_hash = models.CharField(max_length=64)
     hash = models.CharField(max_length=64, unique=True)
+    # The AI model (an ``evaluations.Model`` pk) the subject belongs to, so reading can be
+    # scoped to models: an index written with the row by ``core.audit.record``, not part of
+    # the hash (no foreign key: core knows no app above it).
+    scope_id = models.BigIntegerField(null=True, blank=True)
 
     class Meta:
         ordering = ["seq"]
         indexes = [
+            models.Index(fields=["scope_id", "seq"], name="audit_scope_seq"),
             models.Index(fields=["object_type", "object_id", "seq"], name="audit_object_seq"),
             models.Index(fields=["actor", "seq"], name="audit_actor_seq"),
             models.Index(fields=["action", "seq"], name="audit_action_seq"),

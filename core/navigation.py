@@ -26,7 +26,6 @@ STAFF = Rule("staff", lambda user: access.is_active_user(user) and user.is_staff
 
 _items: list[NavItem] = [
     NavItem("Dashboard", "dashboard", access.SIGNED_IN, order=0),
-    NavItem("Audit trail", "audit-list", access.permission_rule("core.view_auditevent"), order=80),
     NavItem("API tokens", "api-tokens", access.SIGNED_IN, order=85),
     NavItem("Admin console", "admin:index", STAFF, order=90),
 ]

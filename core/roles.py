@@ -56,7 +56,15 @@ AUDITOR = Role(
     permissions=("core.view_auditevent", "evaluations.view_model"),
 )
 
-ROLES: tuple[Role, ...] = (GOVERNANCE_LEAD, PRODUCT_OWNER, AUTHORITY, AUDITOR)
+SCOPED_AUDITOR = Role(
+    slug="scoped_auditor",
+    name="Auditor of named models",
+    summary="Reads the history of the models they are granted, and the register; "
+    "exports verifiable bundles of it.",
+    # Reading a model is granted per model (evaluations.services.model_reader_grant).
+    permissions=("core.view_auditevent",),
+)
+ROLES: tuple[Role, ...] = (GOVERNANCE_LEAD, PRODUCT_OWNER, AUTHORITY, AUDITOR, SCOPED_AUDITOR)
 BY_SLUG = {role.slug: role for role in ROLES}
 BY_GROUP_NAME = {role.name: role for role in ROLES}
 

@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from urllib.parse import urlencode
-
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -9,12 +7,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
-from core import access, health, selectors, tokens
+from core import access, health, tokens
 from core import dashboard as dashboard_panels
-from core.forms import ApiTokenForm, AuditFilterForm
-from core.models import ApiToken, AuditEvent
-
-VIEW_AUDIT = access.permission_rule("core.view_auditevent")
+from core.forms import ApiTokenForm
+from core.models import ApiToken
 
 login = access.requires(access.PUBLIC)(
     auth_views.LoginView.as_view(redirect_authenticated_user=True)
@@ -26,30 +22,7 @@ logout = access.requires(access.SIGNED_IN)(auth_views.LogoutView.as_view())
 @require_GET
 def dashboard(request: HttpRequest) -> HttpResponse:
     context: dict[str, object] = {"panels": dashboard_panels.panels_for(request)}
-    if VIEW_AUDIT(request.user):
-        context["chain"] = selectors.chain_summary()
-        context["recent_events"] = selectors.recent_events(limit=8)
     return render(request, "core/dashboard.html", context)
-
-
-@access.requires(VIEW_AUDIT)
-@require_GET
-def audit_list(request: HttpRequest) -> HttpResponse:
-    form = AuditFilterForm(request.GET)
-    if not form.is_valid():
-        return render(request, "core/audit_list.html", {"form": form, "page": None}, status=400)
-    page = selectors.audit_page(form.cleaned_data)
-    query = {key: value for key, value in request.GET.items() if key != "before" and value}
-    return render(
-        request, "core/audit_list.html", {"form": form, "page": page, "query": urlencode(query)}
-    )
-
-
-@access.requires(VIEW_AUDIT)
-@require_GET
-def audit_detail(request: HttpRequest, seq: int) -> HttpResponse:
-    event = get_object_or_404(AuditEvent.objects.select_related("actor"), seq=seq)
-    return render(request, "core/audit_detail.html", {"event": event})
 
 
 @access.requires(access.SIGNED_IN)

@@ -56,6 +56,14 @@ def can_see_import(user: AnyUser, job: ImportJob) -> bool:
     return access.is_active_user(user) and (job.requested_by_id == user.pk or user.is_superuser)
 
 
+def grant_reader(user: AnyUser, model: Model) -> None:
+    access.grant(user, VIEW, model)  # type: ignore[arg-type]
+
+
+def revoke_reader(user: AnyUser, model: Model) -> None:
+    access.revoke(user, VIEW, model)  # type: ignore[arg-type]
+
+
 def grant_owner(model: Model) -> None:
     access.grant(model.owner, VIEW, model)
     access.grant(model.owner, FEED, model)

@@ -72,3 +72,33 @@ def evaluation_create(
         after={"key": key, "name": name, "domain": domain, "harness": harness},
     )
     return evaluation
+
+
+@transaction.atomic
+def model_reader_grant(*, actor: User | str, model: Model, reader: User) -> None:
+    """Let ``reader`` read one model: its versions, results, releases and, for an auditor of
+    named models, its history. Granted by an administrator (or a command)."""
+    if not isinstance(actor, str) and not actor.is_superuser:
+        raise PermissionDenied
+    access.grant_reader(reader, model)
+    audit.record(
+        action="evaluations.model.reader_granted",
+        actor=actor,
+        obj=model,
+        subject=model,
+        after={"reader": reader.get_username()},
+    )
+
+
+@transaction.atomic
+def model_reader_revoke(*, actor: User | str, model: Model, reader: User) -> None:
+    if not isinstance(actor, str) and not actor.is_superuser:
+        raise PermissionDenied
+    access.revoke_reader(reader, model)
+    audit.record(
+        action="evaluations.model.reader_revoked",
+        actor=actor,
+        obj=model,
+        subject=model,
+        after={"reader": reader.get_username()},
+    )

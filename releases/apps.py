@@ -5,14 +5,17 @@ class ReleasesConfig(AppConfig):
     name = "releases"
 
     def ready(self) -> None:
-        from core import navigation
+        from core import audit, dashboard, navigation, signing
         from evaluations import access
-        from releases import receivers
+        from releases import receivers, selectors
+        from releases.models import model_id_of
 
         receivers.connect()
-        from core import dashboard
-        from releases import selectors
-
+        # Events filed under a release or a decision concern the release's model.
+        audit.register_scope("releases.release", model_id_of)
+        audit.register_scope("releases.decision", model_id_of)
+        # An approval no longer holds once the release's assessment has changed.
+        signing.register_staleness("releases.release", selectors.stale_approval_signatures)
         dashboard.register(
             dashboard.Panel(
                 "releases/dashboard_panel.html", access.READ_RULE, selectors.dashboard, order=10

@@ -102,6 +102,18 @@ def covering(release: Release) -> Q:
     return Q(release=release) | Q(model_version=version) | Q(model=version.model_id)
 
 
+def decision_fact(decision: Decision) -> DecisionFact:
+    """A pause or restriction as the gate sees it."""
+    scope = (
+        "release"
+        if decision.release_id
+        else "model version"
+        if decision.model_version_id
+        else "model"
+    )
+    return DecisionFact(decision.kind, scope, frozenset(decision.allowed_contexts))
+
+
 def decisions_in_effect(release: Release) -> list[Decision]:
     return list(
         Decision.objects.filter(
@@ -124,14 +136,7 @@ def gate(release: Release, assessment: Assessment) -> Verdict:
         current_approvals=current,
         stale_approvals=len(approvals) - current,
         safeguards=[SafeguardFact(s["code"], s["state"]) for s in assessment.data["safeguards"]],
-        decisions=[
-            DecisionFact(
-                d.kind,
-                "release" if d.release_id else "model version" if d.model_version_id else "model",
-                frozenset(d.allowed_contexts),
-            )
-            for d in decisions_in_effect(release)
-        ],
+        decisions=[decision_fact(d) for d in decisions_in_effect(release)],
         blocked=release.blocked_since is not None,
     )
     return verdict(facts)

@@ -204,3 +204,17 @@ class DecisionSignature(models.Model):
 
     def __str__(self) -> str:
         return f"{self.signer} signs {self.decision}"
+
+
+def model_id_of(obj: Release | Decision) -> int:
+    """The pk of the AI model a release or a decision concerns."""
+    if isinstance(obj, Decision):
+        if obj.model_id is not None:
+            return obj.model_id
+        if obj.model_version_id is not None:
+            return ModelVersion.objects.values_list("model_id", flat=True).get(
+                pk=obj.model_version_id
+            )
+        assert obj.release is not None  # a decision has exactly one scope (constraint)
+        obj = obj.release
+    return obj.model_version.model_id

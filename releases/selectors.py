@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from core.access import AnyUser
 from core.audit import subject_key
-from core.models import AuditEvent
+from core.models import AuditEvent, Signature
 from evaluations import access as evaluation_access
 from releases import assessment
 from releases.models import Approval, Decision, Release, SafeguardStatus
@@ -50,11 +50,17 @@ def release_page(release: Release) -> dict[str, Any]:
 def timeline(release: Release, limit: int = 100) -> list[AuditEvent]:
     """The latest events filed under the release or under a decision that covers it (a pause
     of its whole model shows on every one of its releases)."""
+    return list(
+        AuditEvent.objects.filter(subject__in=history_subjects(release)).order_by("-seq")[:limit]
+    )
+
+
+def history_subjects(release: Release) -> list[str]:
+    """The audit subjects a release's history is filed under: itself and its decisions."""
     decision_ids = Decision.objects.filter(assessment.covering(release)).values_list(
         "pk", flat=True
     )
-    subjects = [subject_key(release), *(f"releases.decision:{pk}" for pk in decision_ids)]
-    return list(AuditEvent.objects.filter(subject__in=subjects).order_by("-seq")[:limit])
+    return [subject_key(release), *(f"releases.decision:{pk}" for pk in decision_ids)]
 
 
 def evidence_row(release: Release, code: str) -> SafeguardStatus | None:
@@ -64,6 +70,16 @@ def evidence_row(release: Release, code: str) -> SafeguardStatus | None:
         Q(release=release) | Q(model_version=release.model_version, release=None), code=code
     )
     return rows.order_by(F("release_id").desc(nulls_last=True)).first()
+
+
+def stale_approval_signatures(signatures: list[Signature]) -> set[int]:
+    """Of these signatures on releases, the approvals whose release has been reassessed since
+    (one query; ``core.signing.verify_signatures`` counts them as stale)."""
+    return set(
+        Approval.objects.filter(signature__in=signatures)
+        .exclude(assessment_sha256=F("release__assessment_sha256"))
+        .values_list("signature_id", flat=True)
+    )
 
 
 def dashboard(request: Any) -> dict[str, Any]:

@@ -26,7 +26,15 @@ def _sign_in(page, username, password):
         (
             "lead",
             "Governance lead.",
-            ["Dashboard", "Register", "Models", "Releases", "Audit trail", "API tokens"],
+            [
+                "Dashboard",
+                "Register",
+                "Models",
+                "Releases",
+                "Obligations",
+                "Audit trail",
+                "API tokens",
+            ],
         ),
         ("owner", "Product owner.", ["Dashboard", "Register", "Models", "Releases", "API tokens"]),
         (
@@ -42,7 +50,15 @@ def _sign_in(page, username, password):
         (
             "auditor",
             "Auditor.",
-            ["Dashboard", "Register", "Models", "Releases", "Audit trail", "API tokens"],
+            [
+                "Dashboard",
+                "Register",
+                "Models",
+                "Releases",
+                "Obligations",
+                "Audit trail",
+                "API tokens",
+            ],
         ),
         (
             "admin",
@@ -52,6 +68,7 @@ def _sign_in(page, username, password):
                 "Register",
                 "Models",
                 "Releases",
+                "Obligations",
                 "Audit trail",
                 "API tokens",
                 "Admin console",

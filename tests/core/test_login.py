@@ -31,9 +31,9 @@ def test_a_person_signs_in_and_lands_on_the_dashboard(client, owner):
 def test_sign_in_returns_to_the_page_asked_for(client, auditor):
     response = client.post(
         reverse("login"),
-        {"username": "audrey", "password": PASSWORD, "next": reverse("audit-list")},
+        {"username": "audrey", "password": PASSWORD, "next": reverse("oversight:audit-list")},
     )
-    assert response["Location"] == reverse("audit-list")
+    assert response["Location"] == reverse("oversight:audit-list")
 
 
 def test_sign_in_never_redirects_off_site(client, auditor):

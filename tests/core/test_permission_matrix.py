@@ -145,6 +145,15 @@ class World:
             self._built["evidence"] = True
         return self.release_safeguard()
 
+    def signature_only(self) -> dict[str, Any]:
+        return {"pk": self._register()["signature"].pk}
+
+    def signature_file(self) -> dict[str, Any]:
+        return {**self.signature_only(), "kind": "manifest.json"}
+
+    def decision_only(self) -> dict[str, Any]:
+        return {"pk": self._release()[1].pk}
+
     def decision(self) -> dict[str, Any]:
         release, decision = self._release()
         return {"pk": release.pk, "decision_pk": decision.pk}
@@ -168,6 +177,7 @@ class Entry:
 
 
 LEADS = frozenset({"lead", "superuser"})
+AUDITORS = frozenset({"lead", "auditor", "superuser"})
 OWNERS = frozenset({"owner", "superuser"})
 # Who sees Orion (owned by the owner persona): its owner and every role with global read.
 SEE_ORION = frozenset({"owner", "lead", "authority", "auditor", "superuser"})
@@ -179,8 +189,18 @@ MATRIX: dict[str, Entry] = {
     "healthz": Entry(allowed=frozenset(PERSONAS), public=True, ok_status=(200, 503)),
     "logout": Entry(allowed=SIGNED_IN, method="post", ok_status=(302,)),
     "dashboard": Entry(allowed=SIGNED_IN),
-    "audit-list": Entry(allowed=frozenset({"lead", "auditor", "superuser"})),
-    "audit-detail": Entry(allowed=frozenset({"lead", "auditor", "superuser"}), kwargs=World.event),
+    # The auditor's view: those who read the history (governance leads and auditors) read it;
+    # nobody else gets in, and nobody changes anything there (every page is a GET).
+    "oversight:audit-list": Entry(allowed=AUDITORS),
+    "oversight:audit-csv": Entry(allowed=AUDITORS),
+    "oversight:audit-export": Entry(allowed=AUDITORS),
+    "oversight:audit-detail": Entry(allowed=AUDITORS, kwargs=World.event),
+    "oversight:signature": Entry(allowed=AUDITORS, kwargs=World.signature_only),
+    "oversight:signature-download": Entry(allowed=AUDITORS, kwargs=World.signature_file),
+    "oversight:decision": Entry(allowed=AUDITORS, kwargs=World.decision_only),
+    "oversight:register-as-of": Entry(allowed=AUDITORS),
+    "oversight:release-as-of": Entry(allowed=AUDITORS, kwargs=World.release),
+    "oversight:obligations": Entry(allowed=AUDITORS),
     # The commitment register: everyone signed in reads; governance leads edit and sign.
     "governance:index": Entry(allowed=SIGNED_IN),
     "governance:policy": Entry(allowed=SIGNED_IN, kwargs=World.policy),

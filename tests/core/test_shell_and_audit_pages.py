@@ -33,8 +33,30 @@ def _events(count):
         ("outsider", ["Dashboard", "Register", "Models", "Releases", "API tokens"]),
         ("owner", ["Dashboard", "Register", "Models", "Releases", "API tokens"]),
         ("authority", ["Dashboard", "Register", "Models", "Releases", "API tokens"]),
-        ("lead", ["Dashboard", "Register", "Models", "Releases", "Audit trail", "API tokens"]),
-        ("auditor", ["Dashboard", "Register", "Models", "Releases", "Audit trail", "API tokens"]),
+        (
+            "lead",
+            [
+                "Dashboard",
+                "Register",
+                "Models",
+                "Releases",
+                "Obligations",
+                "Audit trail",
+                "API tokens",
+            ],
+        ),
+        (
+            "auditor",
+            [
+                "Dashboard",
+                "Register",
+                "Models",
+                "Releases",
+                "Obligations",
+                "Audit trail",
+                "API tokens",
+            ],
+        ),
         (
             "superuser",
             [
@@ -42,6 +64,7 @@ def _events(count):
                 "Register",
                 "Models",
                 "Releases",
+                "Obligations",
                 "Audit trail",
                 "API tokens",
                 "Admin console",
@@ -80,32 +103,36 @@ def test_the_dashboard_query_count_is_bounded(client, auditor, django_assert_max
 
 
 def test_the_audit_list_pages_newest_first_by_keyset(client, auditor, monkeypatch):
-    from core import selectors
+    from oversight import selectors
 
     monkeypatch.setattr(selectors, "PAGE_SIZE", 10)
     _events(25)
     client.force_login(auditor)
     newest = audit.verify_chain().head_seq
-    first = client.get(reverse("audit-list"))
+    first = client.get(reverse("oversight:audit-list"))
     seqs = [event.seq for event in first.context["page"].events]
     assert seqs == list(range(newest, newest - 10, -1))
-    second = client.get(reverse("audit-list"), {"before": first.context["page"].next_before})
+    second = client.get(
+        reverse("oversight:audit-list"), {"before": first.context["page"].next_before}
+    )
     assert second.context["page"].events[0].seq == newest - 10
 
 
 def test_the_audit_list_filters_by_object_and_action(client, auditor):
     _events(9)
     client.force_login(auditor)
-    response = client.get(reverse("audit-list"), {"object_type": "tests.thing", "object_id": "1"})
+    response = client.get(
+        reverse("oversight:audit-list"), {"object_type": "tests.thing", "object_id": "1"}
+    )
     events = response.context["page"].events
     assert [event.object_repr for event in events] == ["thing 7", "thing 4", "thing 1"]
-    response = client.get(reverse("audit-list"), {"action": "core.role"})
+    response = client.get(reverse("oversight:audit-list"), {"action": "core.role"})
     assert {event.action for event in response.context["page"].events} == {"core.role.granted"}
 
 
 def test_a_bad_page_position_is_a_clear_400(client, auditor):
     client.force_login(auditor)
-    response = client.get(reverse("audit-list"), {"before": "abc"})
+    response = client.get(reverse("oversight:audit-list"), {"before": "abc"})
     assert response.status_code == 400
     assert b"Invalid page position" in response.content
 
@@ -114,7 +141,7 @@ def test_the_audit_list_query_count_is_bounded(client, auditor, django_assert_ma
     _events(120)
     client.force_login(auditor)
     with django_assert_max_num_queries(8):
-        response = client.get(reverse("audit-list"), {"before": 100})
+        response = client.get(reverse("oversight:audit-list"), {"before": 100})
     assert len(response.context["page"].events) == 50
 
 
@@ -122,7 +149,7 @@ def test_an_event_page_shows_its_hashes_and_data(client, auditor, django_assert_
     event = audit.record(action="core.test.happened", actor=auditor, after={"why": "<script>"})
     client.force_login(auditor)
     with django_assert_max_num_queries(8):
-        response = client.get(reverse("audit-detail", kwargs={"seq": event.seq}))
+        response = client.get(reverse("oversight:audit-detail", kwargs={"seq": event.seq}))
     content = response.content.decode()
     assert event.hash in content and event.prev_hash in content
     assert "&lt;script&gt;" in content and "<script>" not in content.split("</head>")[1]
@@ -130,7 +157,7 @@ def test_an_event_page_shows_its_hashes_and_data(client, auditor, django_assert_
 
 def test_a_missing_event_is_a_404(client, auditor):
     client.force_login(auditor)
-    assert client.get(reverse("audit-detail", kwargs={"seq": 10**6})).status_code == 404
+    assert client.get(reverse("oversight:audit-detail", kwargs={"seq": 10**6})).status_code == 404
 
 
 def test_every_response_carries_a_request_id_and_security_headers(client, owner, settings):
@@ -156,7 +183,7 @@ def test_error_pages_leak_nothing(client, owner):
 
 def test_a_forbidden_page_says_so_and_nothing_more(client, owner):
     client.force_login(owner)
-    response = client.get(reverse("audit-list"))
+    response = client.get(reverse("oversight:audit-list"))
     assert response.status_code == 403
     assert b"You do not have permission to do this." in response.content
     assert b"core.view_auditevent" not in response.content
