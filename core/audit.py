@@ -109,7 +109,10 @@ def subject_key(obj: models.Model) -> str:
     return f"{obj._meta.label_lower}:{obj.pk}"
 
 
-# label_lower -> the pk of the AI model an object of that kind belongs to (apps register theirs)
+# The scope of events every reader of the history may read (the commitment register); any
+# other scope is the pk of the AI model the event concerns.
+SHARED_SCOPE = 0
+# label_lower -> the scope of the events filed under an object of that kind (apps register)
 _scope_resolvers: dict[str, Callable[[Any], int | None]] = {}
 
 

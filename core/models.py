@@ -30,9 +30,10 @@ class AuditEvent(models.Model):
     request_id = models.CharField(max_length=100, blank=True)
     prev_hash = models.CharField(max_length=64)
     hash = models.CharField(max_length=64, unique=True)
-    # The AI model (an ``evaluations.Model`` pk) the subject belongs to, so reading can be
-    # scoped to models: an index written with the row by ``core.audit.record``, not part of
-    # the hash (no foreign key: core knows no app above it).
+    # Who may read the event, for reading scoped to models: the AI model (an
+    # ``evaluations.Model`` pk) its subject belongs to, 0 for the commitment register that
+    # every reader reads, NULL for the rest (people, tokens). An index written with the row by
+    # ``core.audit.record``, not part of the hash (no foreign key: core knows no app above it).
     scope_id = models.BigIntegerField(null=True, blank=True)
 
     class Meta:

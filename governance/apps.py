@@ -6,8 +6,12 @@ class GovernanceConfig(AppConfig):
     verbose_name = "Commitment register"
 
     def ready(self) -> None:
-        from core import navigation
+        from core import audit, navigation
         from governance import access
+
+        # The register is read by everyone who reads the history, scoped or not.
+        for label in ("governance.policy", "governance.policyversion"):
+            audit.register_scope(label, lambda obj: audit.SHARED_SCOPE)
 
         navigation.register(
             navigation.NavItem("Register", "governance:index", access.READ, order=10)

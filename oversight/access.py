@@ -9,18 +9,16 @@ or other models.
 
 from __future__ import annotations
 
-from django.db.models import BigIntegerField, Q, QuerySet
+from django.db.models import BigIntegerField, QuerySet
 from django.db.models.functions import Cast
 
-from core import access
+from core import access, audit
 from core.access import AnyUser
 from core.models import AuditEvent, Signature
 from evaluations import access as evaluation_access
 
 AUDIT = "core.view_auditevent"
 AUDIT_RULE = access.permission_rule(AUDIT)
-# Kinds of object every reader of the history may see: the commitment register.
-REGISTER_PREFIX = "governance."
 
 
 def model_scope(user: AnyUser) -> list[int] | None:
@@ -30,15 +28,20 @@ def model_scope(user: AnyUser) -> list[int] | None:
     return list(evaluation_access.visible_models(user).values_list("pk", flat=True))
 
 
-def visible_events(user: AnyUser) -> QuerySet[AuditEvent]:
+def scopes(user: AnyUser) -> list[int] | None:
+    """The audit scopes ``user`` reads: None for all of them, else the register's and those
+    of their models (``AuditEvent.scope_id``); [] for someone who may not read the history."""
     if not access.has_perm(user, AUDIT):
-        return AuditEvent.objects.none()
-    scope = model_scope(user)
-    if scope is None:
+        return []
+    models = model_scope(user)
+    return None if models is None else [audit.SHARED_SCOPE, *models]
+
+
+def visible_events(user: AnyUser) -> QuerySet[AuditEvent]:
+    readable = scopes(user)
+    if readable is None:
         return AuditEvent.objects.all()
-    return AuditEvent.objects.filter(
-        Q(scope_id__in=scope) | Q(scope_id=None, object_type__startswith=REGISTER_PREFIX)
-    )
+    return AuditEvent.objects.filter(scope_id__in=readable)
 
 
 def visible_signatures(user: AnyUser) -> QuerySet[Signature]:

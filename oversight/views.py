@@ -42,9 +42,7 @@ def audit_list(request: HttpRequest) -> HttpResponse:
     form = AuditFilterForm(request.GET)
     if not form.is_valid():
         return render(request, "oversight/audit_list.html", {"form": form}, status=400)
-    user = core_access.acting_user(request)
-    events = selectors.filtered_events(user, form)
-    page = selectors.audit_page(events, form.cleaned_data.get("before"))
+    page = selectors.audit_page(core_access.acting_user(request), form)
     return render(
         request,
         "oversight/audit_list.html",

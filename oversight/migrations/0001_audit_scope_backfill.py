@@ -33,6 +33,9 @@ def backfill(apps, schema_editor):
     for pk, *candidates in decisions:
         subjects[next(c for c in candidates if c is not None)].append(f"releases.decision:{pk}")
     dbguard.uninstall_guard(dbguard.AUDIT_EVENTS)(apps, schema_editor)
+    AuditEvent.objects.filter(subject__startswith="governance.", scope_id=None).update(
+        scope_id=0  # core.audit.SHARED_SCOPE: the register, read by every reader
+    )
     for model_id, keys in subjects.items():
         for start in range(0, len(keys), 500):
             AuditEvent.objects.filter(subject__in=keys[start : start + 500], scope_id=None).update(
