@@ -329,6 +329,8 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 API_MAX_BODY_BYTES = DATA_UPLOAD_MAX_MEMORY_SIZE
 IMPORT_MAX_BYTES = env_int("IMPORT_MAX_MEGABYTES", 200, minimum=1) * 1024 * 1024
 EVIDENCE_MAX_BYTES = env_int("EVIDENCE_MAX_MEGABYTES", 25, minimum=1) * 1024 * 1024
+# An export bundle from the web is built in the request; larger ones: manage.py export_audit.
+AUDIT_EXPORT_MAX_EVENTS = env_int("AUDIT_EXPORT_MAX_EVENTS", 250_000, minimum=1)
 
 LOGGING = {
     "version": 1,

@@ -16,7 +16,10 @@ from django.http import (
     StreamingHttpResponse,
 )
 from django.http.response import HttpResponseBase
-from django.shortcuts import get_object_or_404, render
+from django.conf import settings
+from django.contrib import messages
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
@@ -73,6 +76,14 @@ def audit_export(request: HttpRequest) -> HttpResponseBase:
         return render(request, "oversight/audit_list.html", {"form": form}, status=400)
     user = core_access.acting_user(request)
     events = selectors.filtered_events(user, form)
+    if events.count() > settings.AUDIT_EXPORT_MAX_EVENTS:
+        messages.error(
+            request,
+            f"That is more than {settings.AUDIT_EXPORT_MAX_EVENTS:,} events: narrow the filters "
+            "(a date range, a model), or ask an operator for `manage.py export_audit`, which "
+            "has no limit.",
+        )
+        return redirect(f"{reverse('oversight:audit-list')}?{_query(request, 'before')}")
     filters = {
         key: str(value) for key, value in form.cleaned_data.items() if value and key != "before"
     }

@@ -159,3 +159,14 @@ def test_a_bad_filter_is_a_clear_error(client, auditor):
     assert response.status_code == 400
     with pytest.raises(Exception, match="invalid filter: since"):
         call_command("export_audit", "/dev/null", "--since", "yesterday")
+
+
+def test_an_export_too_large_for_the_web_says_how_to_get_it(client, auditor, settings):
+    settings.AUDIT_EXPORT_MAX_EVENTS = 3
+    for n in range(5):
+        audit.record(action="core.test.happened", actor="system:tests", after={"n": n})
+    client.force_login(auditor)
+    response = client.get("/audit/export/", {"action": "core.test"}, follow=True)
+    assert response.redirect_chain[-1][0] == "/audit/?action=core.test"
+    assert "That is more than 3 events" in response.content.decode()
+    assert not AuditEvent.objects.filter(action="oversight.export.created").exists()
