@@ -8,6 +8,8 @@ import tempfile
 from datetime import UTC
 from urllib.parse import urlencode
 
+from django.conf import settings
+from django.contrib import messages
 from django.http import (
     FileResponse,
     Http404,
@@ -16,8 +18,6 @@ from django.http import (
     StreamingHttpResponse,
 )
 from django.http.response import HttpResponseBase
-from django.conf import settings
-from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
