@@ -105,6 +105,11 @@ def main() -> None:
 
         settings.ALLOWED_HOSTS = ["testserver"]
         settings.SECURE_SSL_REDIRECT = False
+        # Pages render without collectstatic: plain static URLs, as in the tests.
+        settings.STORAGES = {
+            **settings.STORAGES,
+            "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+        }
         name = connection.creation.create_test_db(verbosity=0, autoclobber=True)
         try:
             world = _people_and_models()
