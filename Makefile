@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test check venv browser worker beat bench bench-audit bench-ingest clean
+.PHONY: run test check venv browser worker beat bench bench-audit bench-scale bench-ingest clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed; set PYTHON=/path/to/python3.11")'
@@ -58,6 +58,11 @@ clean:
 
 bench: $(VENV)/.installed-run
 	$(BIN)/python benchmarks/audit_chain.py
+
+# The app at scale on PostgreSQL + Redis, gunicorn and a worker, loaded by wrk (installed here).
+bench-scale: $(VENV)/.installed-run
+	@scripts/ensure-wrk
+	$(BIN)/python benchmarks/scale.py $(BENCH_ARGS)
 
 bench-audit: $(VENV)/.installed-run
 	$(BIN)/python benchmarks/audit_views.py

@@ -48,3 +48,10 @@ def audit_checkpoint() -> dict[str, Any]:
         "seq": checkpoint.seq if checkpoint else None,
         "problem": "",
     }
+
+
+@shared_task
+def echo(value: str) -> str:
+    """Return ``value``: a round trip through the broker and a worker, nothing else (the
+    floor the scale benchmark measures task latency against)."""
+    return value
