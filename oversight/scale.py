@@ -144,7 +144,7 @@ def _minimum(name: str, values: dict[str, int]) -> int:
     if name == "model_versions":
         return values.get("models", 1)
     if name == "users":
-        return 8  # two leads, three authorities, an owner, an auditor, a scoped auditor
+        return 9  # an administrator, two leads, three authorities, an owner, two auditors
     return 1 if name in ("policies", "models") else 0
 
 
@@ -336,7 +336,7 @@ class _Person:
     username: str
     first_name: str
     last_name: str
-    role: roles.Role
+    role: roles.Role | None  # None: the administrator
 
     @property
     def printed_name(self) -> str:  # User.get_full_name() or the username
@@ -689,15 +689,19 @@ class Seeder:
     # -- people
 
     def _phase_people(self) -> str:
+        """An administrator (a superuser, who grants readers their models), then the people
+        of each role, most of them product owners, as core.services.user_create makes them."""
         rng = self._rng("people")
         total = self.sizes.users
-        plan = [(role, prefix, max(least, round(total * share)))
-                for role, prefix, share, least in _ROLES]  # fmt: skip
+        plan: list[tuple[roles.Role | None, str, int]] = [(None, "admin", 1)]
+        plan += [(role, prefix, max(least, round(total * share)))
+                 for role, prefix, share, least in _ROLES]  # fmt: skip
         owners = total - sum(count for _, _, count in plan)
         if owners < 1:
             raise ScaleError(f"{total} people leave no product owner: seed more users")
-        plan.insert(1, (roles.PRODUCT_OWNER, "owner", owners))
-        if Group.objects.filter(name__in=[role.name for role, _, _ in plan]).count() < len(plan):
+        plan.insert(2, (roles.PRODUCT_OWNER, "owner", owners))
+        names = {role.name for role, _, _ in plan if role is not None}
+        if Group.objects.filter(name__in=names).count() < len(names):
             roles.sync_roles()
         groups = dict(Group.objects.values_list("name", "pk"))
         usernames = [f"{prefix}-{n:0{max(3, len(str(count)))}d}"
@@ -708,35 +712,39 @@ class Seeder:
         password = make_password(self.password)  # once: one salt for everybody
         users: list[Row] = []
         memberships: list[Row] = []
-        at, names = T0, iter(usernames)
+        at, usernames_left = T0, iter(usernames)
         for role, _, count in plan:
-            people = self.people.setdefault(role.slug, [])
+            people = self.people.setdefault(role.slug if role else "administrator", [])
             for _ in range(count):
-                person = _Person(self._id(User), next(names), rng.choice(_FIRST),
+                person = _Person(self._id(User), next(usernames_left), rng.choice(_FIRST),
                                  rng.choice(_LAST), role)  # fmt: skip
                 people.append(person)
                 at += timedelta(seconds=rng.uniform(2, 8))
-                email = f"{person.username}@example.org"
+                snapshot = {"username": person.username,
+                            "email": f"{person.username}@example.org", "is_active": True,
+                            "is_staff": role is None, "is_superuser": role is None}  # fmt: skip
                 users.append({
                     "id": person.pk, "password": password, "last_login": None,
-                    "is_superuser": False, "username": person.username,
+                    "is_superuser": role is None, "username": person.username,
                     "first_name": person.first_name, "last_name": person.last_name,
-                    "email": email, "is_staff": False, "is_active": True, "date_joined": at,
+                    "email": snapshot["email"], "is_staff": role is None, "is_active": True,
+                    "date_joined": at,
                 })  # fmt: skip
-                memberships.append({"id": self._id(User.groups.through), "user": person.pk,
-                                    "group": groups[role.name]})  # fmt: skip
-                # core.services.user_create, then role_grant
                 who = ("auth.user", person.pk, person.username)
-                snapshot = {"username": person.username, "email": email, "is_active": True,
-                            "is_staff": False, "is_superuser": False}  # fmt: skip
                 self._event(at, "core.user.created", ACTOR, obj=who, after=snapshot)
-                self._event(at, "core.role.granted", ACTOR, obj=who, after={"role": role.slug})
+                if role is not None:  # core.services.role_grant
+                    memberships.append({"id": self._id(User.groups.through), "user": person.pk,
+                                        "group": groups[role.name]})  # fmt: skip
+                    self._event(at, "core.role.granted", ACTOR, obj=who,
+                                after={"role": role.slug})  # fmt: skip
         self._insert(User, users)
         self._insert(User.groups.through, memberships)
-        self.report.first_logins = {role.name: self.people[role.slug][0].username
-                                    for role, _, _ in plan}  # fmt: skip
+        self.report.first_logins = {
+            role.name if role else "Administrator": people[0].username
+            for (role, _, _), people in zip(plan, self.people.values(), strict=True)
+        }
         return f"{len(users):,} people (" + ", ".join(
-            f"{len(people)} {slug.replace('_', ' ')}" for slug, people in self.people.items()
+            f"{len(people)} {group.replace('_', ' ')}" for group, people in self.people.items()
         ) + ")"  # fmt: skip
 
     # -- the register
@@ -1030,7 +1038,7 @@ class Seeder:
                         after={"model": model.slug, "label": version.label,
                                "effective_compute": version.effective_compute},
                         request_id=self._request(rng), scope=model.pk)  # fmt: skip
-        readers = 0
+        readers, admin = 0, self.people["administrator"][0]
         for person in self.people[roles.SCOPED_AUDITOR.slug]:
             for model in rng.sample(self.models, k=min(len(self.models), rng.randint(1, 3))):
                 readers += 1  # evaluations.services.model_reader_grant
@@ -1038,10 +1046,11 @@ class Seeder:
                                "permission": view.pk, "user": person.pk,
                                "content_object": model.pk})  # fmt: skip
                 self._event(model.created_at + timedelta(hours=rng.uniform(1, 48)),
-                            "evaluations.model.reader_granted", ACTOR,
+                            "evaluations.model.reader_granted", admin,
                             obj=("evaluations.model", model.pk, model.name),
                             subject=f"evaluations.model:{model.pk}",
-                            after={"reader": person.username}, scope=model.pk)  # fmt: skip
+                            after={"reader": person.username},
+                            request_id=self._request(rng), scope=model.pk)  # fmt: skip
         self._insert(Model, models_)
         self._insert(ModelUserObjectPermission, grants)
         return (

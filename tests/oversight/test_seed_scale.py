@@ -44,7 +44,7 @@ def test_scaled_sizes_keep_their_minimums():
     sizes = scale.Sizes.scaled(0.001)
     assert sizes == scale.Sizes(
         policies=1, thresholds=1, safeguards=1, models=1, model_versions=1, releases=1,
-        results=200, signatures=10, users=8, events=1_000,
+        results=200, signatures=10, users=9, events=1_000,
     )  # fmt: skip
     assert scale.Sizes.scaled(0.5, models=3).models == 3
     assert scale.Sizes(models=5, model_versions=2).problems() == [
