@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
+
+from django.db import connection
 
 from core.models import AuditEvent
 
@@ -19,3 +22,45 @@ def chain_summary() -> ChainSummary:
     head = AuditEvent.objects.order_by("-seq").first()
     # seq has no gaps, so the head's seq is the number of events: no COUNT(*) scan.
     return ChainSummary(entries=head.seq if head else 0, head=head)
+
+
+# Columns with a (column, seq) index that ``newest_seqs`` may read by.
+_KEYED_COLUMNS = frozenset({"subject", "scope_id"})
+_UNION_MEMBERS = 200  # below SQLite's limit on the terms of one compound SELECT (500)
+
+
+def newest_seqs(
+    column: str, values: list[Any], *, limit: int, before: int | None = None
+) -> list[int]:
+    """The seqs of the newest ``limit`` events (older than ``before``) whose ``column`` is one
+    of ``values``, newest first.
+
+    One index range per value, each cut at ``limit``, merged by the database: the cost depends
+    on ``limit`` and the number of values, not on how many other events the chain holds. (A
+    plain ``column IN (…) ORDER BY seq DESC`` walks the chain from its head until it has found
+    enough, which is long when the events sought are old or rare.)
+    """
+    if column not in _KEYED_COLUMNS:
+        raise ValueError(f"no (column, seq) index on {column!r}")
+    values = list(dict.fromkeys(values))
+    table = AuditEvent._meta.db_table
+    bound = " AND seq < %s" if before else ""
+    found: list[int] = []
+    for start in range(0, len(values), _UNION_MEMBERS):
+        chunk = values[start : start + _UNION_MEMBERS]
+        # Table and column names come from the model and the set above, never from input.
+        members = " UNION ALL ".join(
+            f"SELECT seq FROM (SELECT seq FROM {table} WHERE {column} = %s{bound} "  # noqa: S608
+            f"ORDER BY seq DESC LIMIT %s) AS part{n}"
+            for n in range(len(chunk))
+        )
+        params: list[Any] = []
+        for value in chunk:
+            params += [value, *([before] if before else []), limit]
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT seq FROM ({members}) AS merged ORDER BY seq DESC LIMIT %s",  # noqa: S608
+                [*params, limit],
+            )
+            found += [row[0] for row in cursor.fetchall()]
+    return sorted(found, reverse=True)[:limit]

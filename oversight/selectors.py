@@ -12,7 +12,7 @@ from django.urls import reverse
 
 from core.access import AnyUser
 from core.models import AuditEvent, Signature
-from core.selectors import chain_summary
+from core.selectors import chain_summary, newest_seqs
 from evaluations import access as evaluation_access
 from evaluations.models import Model, ModelVersion
 from governance.models import Policy, PolicyVersion
@@ -72,6 +72,12 @@ def narrowed(
     return events.order_by("-seq")
 
 
+# What a page may be narrowed by. With none of them, or a release alone, the page is read from
+# index ranges (``newest_seqs``); otherwise by the general query (``narrowed``).
+FILTERS = (
+    "action", "actor", "model", "release", "object_type", "object_id", "subject", "since",
+    "until",
+)  # fmt: skip
 # A scoped reader's page is read one scope at a time, each an index range on (scope_id, seq),
 # and merged; beyond this many scopes, one query over all of them.
 MAX_PARTITIONS = 20
@@ -80,8 +86,21 @@ MAX_PARTITIONS = 20
 def audit_page(user: AnyUser, form: AuditFilterForm) -> AuditPage:
     """The page of events ``user`` may read matching a valid form, keyset-paginated on seq: a
     page deep in the chain costs what the first one does."""
-    before = form.cleaned_data.get("before")
+    data = form.cleaned_data
+    before = data.get("before")
     readable = access.scopes(user)
+    keyed = [key for key in FILTERS if data.get(key)]
+    if keyed == ["release"]:  # a release's history: its own index ranges, merged
+        release = (
+            release_selectors.visible_releases(user)
+            .select_related("model_version")
+            .filter(pk=data["release"])
+            .first()
+        )
+        subjects = release_selectors.history_subjects(release) if release else []
+        return _page_of(newest_seqs("subject", subjects, limit=PAGE_SIZE + 1, before=before))
+    if not keyed and readable is not None:  # a scoped reader's whole history
+        return _page_of(newest_seqs("scope_id", readable, limit=PAGE_SIZE + 1, before=before))
     matching = narrowed(
         form,
         events=AuditEvent.objects.all(),
@@ -95,6 +114,13 @@ def audit_page(user: AnyUser, form: AuditFilterForm) -> AuditPage:
     else:
         merged = [e for scope in readable for e in _newest(matching.filter(scope_id=scope), before)]
         rows = sorted(merged, key=lambda event: event.seq, reverse=True)[: PAGE_SIZE + 1]
+    more = len(rows) > PAGE_SIZE
+    rows = rows[:PAGE_SIZE]
+    return AuditPage(events=rows, next_before=rows[-1].seq if more else None)
+
+
+def _page_of(seqs: list[int]) -> AuditPage:
+    rows = list(AuditEvent.objects.filter(seq__in=seqs).select_related("actor").order_by("-seq"))
     more = len(rows) > PAGE_SIZE
     rows = rows[:PAGE_SIZE]
     return AuditPage(events=rows, next_before=rows[-1].seq if more else None)

@@ -10,6 +10,7 @@ from django.utils import timezone
 from core.access import AnyUser
 from core.audit import subject_key
 from core.models import AuditEvent, Signature
+from core.selectors import newest_seqs
 from evaluations import access as evaluation_access
 from releases import assessment
 from releases.models import Approval, Decision, Release, SafeguardStatus
@@ -50,9 +51,8 @@ def release_page(release: Release) -> dict[str, Any]:
 def timeline(release: Release, limit: int = 100) -> list[AuditEvent]:
     """The latest events filed under the release or under a decision that covers it (a pause
     of its whole model shows on every one of its releases)."""
-    return list(
-        AuditEvent.objects.filter(subject__in=history_subjects(release)).order_by("-seq")[:limit]
-    )
+    seqs = newest_seqs("subject", history_subjects(release), limit=limit)
+    return list(AuditEvent.objects.filter(seq__in=seqs).order_by("-seq"))
 
 
 def history_subjects(release: Release) -> list[str]:

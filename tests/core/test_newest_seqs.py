@@ -1,0 +1,39 @@
+import random
+
+import pytest
+
+from core import audit, selectors
+from core.models import AuditEvent
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def events():
+    rng = random.Random(7)
+    for n in range(300):
+        audit.record(
+            action="core.test.happened",
+            actor="system:tests",
+            subject=f"tests.thing:{rng.randrange(12)}",
+            after={"n": n},
+        )
+
+
+@pytest.mark.parametrize("members", [200, 3])  # one compound query, or several merged
+def test_newest_seqs_equals_the_plain_query(events, monkeypatch, members):
+    monkeypatch.setattr(selectors, "_UNION_MEMBERS", members)
+    subjects = [f"tests.thing:{n}" for n in (0, 3, 3, 7, 11, 99)]
+    plain = AuditEvent.objects.filter(subject__in=subjects).order_by("-seq")
+    expected = list(plain.values_list("seq", flat=True))
+    assert selectors.newest_seqs("subject", subjects, limit=25) == expected[:25]
+    middle = expected[30]
+    older = list(plain.filter(seq__lt=middle).values_list("seq", flat=True)[:40])
+    assert selectors.newest_seqs("subject", subjects, limit=40, before=middle) == older
+    assert selectors.newest_seqs("subject", subjects, limit=10_000) == expected
+    assert selectors.newest_seqs("subject", [], limit=5) == []
+
+
+def test_newest_seqs_reads_only_indexed_columns():
+    with pytest.raises(ValueError, match="no \\(column, seq\\) index on 'action'"):
+        selectors.newest_seqs("action", ["x"], limit=1)
