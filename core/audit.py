@@ -144,6 +144,47 @@ def record(
     request_id: str | None = None,
 ) -> AuditEvent:
     """Append one event to the chain, inside the caller's transaction."""
+    event = {
+        "action": action, "actor": actor, "obj": obj, "object_type": object_type,
+        "object_id": object_id, "object_repr": object_repr, "subject": subject,
+        "before": before, "after": after, "reason": reason, "request_id": request_id,
+    }  # fmt: skip
+    return record_many([event])[0]
+
+
+def record_many(events: list[dict[str, Any]]) -> list[AuditEvent]:
+    """Append several events (each given as ``record``'s keyword arguments), in order, under
+    one lock of the chain's head and in one insert: what a recompute that changes many
+    determinations at once writes."""
+    rows = [_fields(**event) for event in events]
+    if not rows:
+        return []
+    with transaction.atomic():
+        last_seq, last_hash = _lock_chain_head()
+        now = timezone.now()
+        for fields in rows:
+            fields["seq"] = last_seq + 1
+            fields["prev_hash"] = last_hash
+            fields["occurred_at"] = now
+            fields["hash"] = event_hash(fields)
+            last_seq, last_hash = fields["seq"], fields["hash"]
+        return AuditEvent.objects.bulk_create([AuditEvent(**fields) for fields in rows])
+
+
+def _fields(
+    *,
+    action: str,
+    actor: AbstractBaseUser | str,
+    obj: models.Model | None = None,
+    object_type: str = "",
+    object_id: str = "",
+    object_repr: str = "",
+    subject: models.Model | str = "",
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+    reason: str = "",
+    request_id: str | None = None,
+) -> dict[str, Any]:
     if not _ACTION.match(action):
         raise ValueError(f"action {action!r} must be dotted lower-case, e.g. 'core.user.created'")
     actor_id, actor_label = _actor_fields(actor)
@@ -151,7 +192,7 @@ def record(
         object_type = object_type or obj._meta.label_lower
         object_id = object_id or str(obj.pk)
         object_repr = object_repr or str(obj)
-    fields: dict[str, Any] = {
+    return {
         "actor_id": actor_id,
         "actor_label": actor_label[:150],
         "action": action,
@@ -167,13 +208,6 @@ def record(
         "request_id": (request_id if request_id is not None else _request_id.get())[:100],
         "scope_id": _scope_of(subject, obj),
     }
-    with transaction.atomic():
-        last_seq, last_hash = _lock_chain_head()
-        fields["seq"] = last_seq + 1
-        fields["prev_hash"] = last_hash
-        fields["occurred_at"] = timezone.now()
-        fields["hash"] = event_hash(fields)
-        return AuditEvent.objects.create(**fields)
 
 
 def _as_stored(data: dict[str, Any] | None) -> Any:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import transaction
-from django.db.models import Prefetch, Q
+from django.db.models import Q
 from django.utils import timezone
 
 from core import audit, jobs
@@ -34,19 +34,24 @@ class RecomputeOutcome:
 
 
 def _facts(version: ModelVersion) -> list[determinations.RunFact]:
-    runs = EvaluationRun.objects.filter(model_version=version).select_related("evaluation")
-    runs = runs.prefetch_related(
-        Prefetch("results", queryset=Result.objects.only("run_id", "metric", "value"))
+    """The version's runs and results as plain values: two queries, no model instances."""
+    results: dict[int, dict[str, float]] = {}
+    for run_pk, metric, value in Result.objects.filter(run__model_version=version).values_list(
+        "run_id", "metric", "value"
+    ):
+        results.setdefault(run_pk, {})[metric] = value
+    runs = EvaluationRun.objects.filter(model_version=version).values_list(
+        "pk", "run_id", "evaluation__key", "status", "completed_at", "received_at"
     )
     return [
         determinations.RunFact(
-            run_id=run.run_id,
-            evaluation=run.evaluation.key,
-            succeeded=run.status == EvaluationRun.Status.SUCCESS,
-            completed_at=run.completed_at or run.received_at,
-            results={result.metric: result.value for result in run.results.all()},
+            run_id=run_id,
+            evaluation=evaluation,
+            succeeded=status == EvaluationRun.Status.SUCCESS,
+            completed_at=completed_at or received_at,
+            results=results.get(pk, {}),
         )
-        for run in runs
+        for pk, run_id, evaluation, status, completed_at, received_at in runs
     ]
 
 
@@ -85,7 +90,7 @@ def _assess(version: ModelVersion, policy: PolicyVersion | None, now: datetime) 
         outcomes: list[determinations.Outcome] = []
         level, rank = "", None
     else:
-        data = content.version_content(content.load_version(policy.pk))
+        data = content.in_force_content(policy.pk)
         result = determinations.assess(
             data, _facts(version), now=now, overrides=_overrides(version, policy)
         )
@@ -138,6 +143,22 @@ def _snapshot(d: Determination | determinations.Outcome) -> dict[str, object]:
     return {"outcome": d.outcome, "level": d.level, "deciding_run": run, "override": override}
 
 
+_STORED_FIELDS = [
+    "policy_version", "level", "outcome", "computed_outcome", "reason", "deciding_run",
+    "deciding_metric", "deciding_value", "override", "evidence", "computed_at",
+]  # fmt: skip
+
+
+def _stored(row: Determination) -> tuple[object, ...]:
+    return tuple(
+        getattr(
+            row, f"{name}_id" if name in ("policy_version", "deciding_run", "override") else name
+        )
+        for name in _STORED_FIELDS
+        if name != "computed_at"
+    )
+
+
 def _store_determinations(
     version: ModelVersion,
     policy: PolicyVersion | None,
@@ -147,40 +168,51 @@ def _store_determinations(
     if policy is None:  # nothing to determine: drop what an earlier policy left
         return bool(version.determinations.all().delete()[0])
     existing = {d.threshold: d for d in version.determinations.select_related("deciding_run")}
-    runs = {r.run_id: r for r in EvaluationRun.objects.filter(model_version=version)}
+    deciding = {o.deciding_run for o in outcomes if o.deciding_run}
+    runs = dict(
+        EvaluationRun.objects.filter(model_version=version, run_id__in=deciding).values_list(
+            "run_id", "pk"
+        )
+    )
     changed = False
+    events: list[dict[str, object]] = []
+    to_create: list[Determination] = []
+    to_update: list[Determination] = []
     for outcome in outcomes:
         old = existing.pop(outcome.threshold, None)
         before = _snapshot(old) if old and old.policy_version_id == policy.pk else None
         after = _snapshot(outcome)
-        Determination.objects.update_or_create(
-            model_version=version,
-            threshold=outcome.threshold,
-            defaults={
-                "policy_version": policy,
-                "level": outcome.level,
-                "outcome": outcome.outcome,
-                "computed_outcome": outcome.computed_outcome,
-                "reason": outcome.reason,
-                "deciding_run": runs.get(outcome.deciding_run or ""),
-                "deciding_metric": outcome.deciding_metric,
-                "deciding_value": outcome.deciding_value,
-                "override_id": outcome.override_id,
-                "evidence": list(outcome.evidence),
-                "computed_at": now,
-            },
-        )
+        row = old or Determination(model_version=version, threshold=outcome.threshold)
+        stored = _stored(row) if old else None
+        row.policy_version = policy
+        row.level, row.outcome = outcome.level, outcome.outcome
+        row.computed_outcome, row.reason = outcome.computed_outcome, outcome.reason
+        row.deciding_run_id = runs.get(outcome.deciding_run or "")
+        row.deciding_metric, row.deciding_value = outcome.deciding_metric, outcome.deciding_value
+        row.override_id = outcome.override_id
+        row.evidence = list(outcome.evidence)
+        if old is None:
+            row.computed_at = now
+            to_create.append(row)
+        elif _stored(row) != stored:  # an unchanged determination keeps its row as it is
+            row.computed_at = now
+            to_update.append(row)
         if before != after:
             changed = True
-            audit.record(
-                action="evaluations.determination.changed",
-                actor=ACTOR,
-                obj=version,
-                subject=version,
-                object_repr=f"{version} {outcome.threshold}",
-                before=before,
-                after={**after, "reason": outcome.reason},
+            events.append(
+                {
+                    "action": "evaluations.determination.changed",
+                    "actor": ACTOR,
+                    "obj": version,
+                    "subject": version,
+                    "object_repr": f"{version} {outcome.threshold}",
+                    "before": before,
+                    "after": {**after, "reason": outcome.reason},
+                }
             )
+    Determination.objects.bulk_create(to_create)
+    Determination.objects.bulk_update(to_update, _STORED_FIELDS)
+    audit.record_many(events)
     if existing:  # thresholds no longer in the policy in force
         Determination.objects.filter(pk__in=[d.pk for d in existing.values()]).delete()
         changed = True

@@ -22,24 +22,33 @@ class HeatMap:
     policy: PolicyVersion | None
     domains: list[str]
     rows: list[tuple[ModelVersion, list[str]]]  # the worst outcome per domain, "" if none
+    page: int = 1
+    more: bool = False
 
 
 def policy_content() -> tuple[PolicyVersion | None, dict[str, Any] | None]:
     policy = PolicyVersion.objects.governing()
     if policy is None:
         return None, None
-    return policy, content.version_content(content.load_version(policy.pk))
+    return policy, content.in_force_content(policy.pk)
 
 
-def heat_map(user: AnyUser, *, limit: int = 200) -> HeatMap:
+PAGE_SIZE = 50
+
+
+def heat_map(user: AnyUser, *, page: int = 1) -> HeatMap:
+    """One page of model versions (by model, then age) with the worst outcome per domain."""
     policy, data = policy_content()
+    start = (page - 1) * PAGE_SIZE
     versions = list(
         access.visible_versions(user)
         .select_related("model")
-        .order_by("model__name", "created_at")[:limit]
+        .order_by("model__name", "created_at", "pk")[start : start + PAGE_SIZE + 1]
     )
+    more = len(versions) > PAGE_SIZE
+    versions = versions[:PAGE_SIZE]
     if data is None:
-        return HeatMap(None, [], [(v, []) for v in versions])
+        return HeatMap(None, [], [(v, []) for v in versions], page, more)
     domains = [d["code"] for d in data["domains"]]
     domain_of = {t["code"]: t["domain"] for t in data["thresholds"]}
     worst: dict[int, dict[str, str]] = defaultdict(dict)
@@ -52,21 +61,34 @@ def heat_map(user: AnyUser, *, limit: int = 200) -> HeatMap:
         if domain and SEVERITY[outcome] >= SEVERITY.get(current, -1):
             worst[version_id][domain] = outcome
     return HeatMap(
-        policy, domains, [(v, [worst[v.pk].get(d, "") for d in domains]) for v in versions]
+        policy,
+        domains,
+        [(v, [worst[v.pk].get(d, "") for d in domains]) for v in versions],
+        page,
+        more,
     )
 
 
+RUNS_SHOWN = 50
+
+
 def version_page(version: ModelVersion) -> dict[str, Any]:
+    """The version's determinations, and its latest runs (the runs deciding a threshold are
+    linked from the determinations whatever their age)."""
     runs = (
         EvaluationRun.objects.filter(model_version=version)
         .select_related("evaluation", "imported_by", "raw_file")
         .prefetch_related(Prefetch("results", queryset=Result.objects.order_by("metric")))
-        .order_by("-received_at")[:200]
+        .order_by("-received_at", "-pk")[:RUNS_SHOWN]
     )
     determinations = version.determinations.select_related("deciding_run", "override").order_by(
         "threshold"
     )
-    return {"runs": list(runs), "determinations": list(determinations)}
+    return {
+        "runs": list(runs),
+        "runs_total": EvaluationRun.objects.filter(model_version=version).count(),
+        "determinations": list(determinations),
+    }
 
 
 @dataclass

@@ -37,6 +37,12 @@ def _save(form: ModelForm | ModelVersionForm | EvaluationForm, create: Callable[
     return None
 
 
+def _page_number(request: HttpRequest) -> int:
+    """?page=N, 1 for anything that is not a page number (never an error page)."""
+    value = request.GET.get("page", "1")
+    return min(int(value), 10_000) if value.isdigit() and int(value) > 0 else 1
+
+
 @core_access.requires(access.READ_RULE)
 @require_GET
 def model_index(request: HttpRequest) -> HttpResponse:
@@ -44,7 +50,7 @@ def model_index(request: HttpRequest) -> HttpResponse:
         request,
         "evaluations/model_index.html",
         {
-            "heat": selectors.heat_map(request.user),
+            "heat": selectors.heat_map(request.user, page=_page_number(request)),
             "can_register": access.can_register_model(request.user),
         },
     )

@@ -8,6 +8,8 @@ signer approves, so it is left out of the signed content.
 
 from __future__ import annotations
 
+import copy
+import functools
 import hashlib
 from typing import Any
 
@@ -140,3 +142,22 @@ def content_sha256(content: dict[str, Any]) -> str:
     signed = {**content, "version": {k: v for k, v in content["version"].items()
                                      if k != "effective_from"}}  # fmt: skip
     return hashlib.sha256(canonical_json(signed)).hexdigest()
+
+
+def in_force_content(version_id: int) -> dict[str, Any]:
+    """``version_content`` of a published (or superseded) version, built once per process: its
+    content never changes (the database refuses), so it is keyed by its hash. A draft's is
+    built afresh each time. Callers get their own copy."""
+    row = (
+        PolicyVersion.objects.filter(pk=version_id)
+        .values_list("state", "content_sha256", "effective_from")
+        .first()
+    )
+    if row is None or row[0] == PolicyVersion.State.DRAFT or not row[1]:
+        return version_content(load_version(version_id))
+    return copy.deepcopy(_published(version_id, row[1], row[2]))
+
+
+@functools.lru_cache(maxsize=32)
+def _published(version_id: int, sha256: str, effective_from: object) -> dict[str, Any]:
+    return version_content(load_version(version_id))

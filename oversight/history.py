@@ -123,7 +123,7 @@ def _level(policy_ref: str | None, code: str) -> dict[str, Any]:
     version = PolicyVersion.objects.filter(policy__slug=slug, number=number or 0).first()
     if version is None:
         return {}
-    data = content.version_content(content.load_version(version.pk))
+    data = content.in_force_content(version.pk)
     return next((level for level in data["levels"] if level["code"] == code), {})
 
 

@@ -34,7 +34,7 @@ def required_safeguards(release: Release) -> tuple[dict[str, Any] | None, list[d
     policy = PolicyVersion.objects.governing()
     if policy is None:
         return None, []
-    data = content.version_content(content.load_version(policy.pk))
+    data = content.in_force_content(policy.pk)
     level = release.model_version.required_level
     return data, commitments.required_safeguards(data, level) if level else []
 

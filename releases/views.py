@@ -31,6 +31,7 @@ from releases.forms import (
 from releases.models import Decision, Release
 
 READ = evaluation_access.READ_RULE
+PAGE_SIZE = 50
 
 
 def _release(request: HttpRequest, pk: int) -> Release:
@@ -60,14 +61,18 @@ def _act(
 @core_access.requires(READ)
 @require_GET
 def release_index(request: HttpRequest) -> HttpResponse:
-    releases = (
-        selectors.visible_releases(request.user)
-        .select_related("model_version")
-        .order_by("-created_at")[:200]
-    )
-    return render(
-        request, "releases/release_index.html", {"releases": releases, "now": timezone.now()}
-    )
+    """Newest first, 50 a page, keyset-paginated on the release number."""
+    before = request.GET.get("before", "")
+    releases = selectors.visible_releases(request.user).select_related("model_version")
+    if before.isdigit():
+        releases = releases.filter(pk__lt=int(before))
+    page = list(releases.order_by("-pk")[: PAGE_SIZE + 1])
+    context = {
+        "releases": page[:PAGE_SIZE],
+        "next_before": page[PAGE_SIZE - 1].pk if len(page) > PAGE_SIZE else None,
+        "now": timezone.now(),
+    }
+    return render(request, "releases/release_index.html", context)
 
 
 @core_access.requires(READ)

@@ -37,3 +37,19 @@ def test_newest_seqs_equals_the_plain_query(events, monkeypatch, members):
 def test_newest_seqs_reads_only_indexed_columns():
     with pytest.raises(ValueError, match="no \\(column, seq\\) index on 'action'"):
         selectors.newest_seqs("action", ["x"], limit=1)
+
+
+def test_record_many_appends_in_order_under_one_head(db):
+    audit.record(action="core.test.first", actor="system:tests")
+    events = audit.record_many(
+        [
+            {"action": "core.test.happened", "actor": "system:tests", "after": {"n": n}}
+            for n in range(5)
+        ]
+    )
+    assert [e.after["n"] for e in events] == list(range(5))
+    seqs = [e.seq for e in events]
+    assert seqs == list(range(seqs[0], seqs[0] + 5))
+    assert audit.record_many([]) == []
+    report = audit.verify_chain()
+    assert report.ok and report.head_seq == seqs[-1]

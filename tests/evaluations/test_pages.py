@@ -103,3 +103,22 @@ def test_a_person_without_access_sees_404_for_a_model_and_nothing_in_lists(
     assert client.get("/models/orion/").status_code == 404
     assert client.get("/models/versions/orion-2.1/").status_code == 404
     assert b"orion-2.1" not in client.get("/models/").content
+
+
+def test_the_heat_map_and_a_versions_runs_come_a_page_at_a_time(
+    client, owner, orion, evaluations, monkeypatch
+):
+    from evaluations import selectors
+
+    monkeypatch.setattr(selectors, "PAGE_SIZE", 3)
+    monkeypatch.setattr(selectors, "RUNS_SHOWN", 4)
+    labels = _populate(owner, orion, 4, 0) + _populate(owner, orion, 1, 6, start=4)
+    client.force_login(owner)
+    first = client.get("/models/").context["heat"]
+    second = client.get("/models/", {"page": 2}).context["heat"]
+    assert [v.label for v, _ in first.rows] + [v.label for v, _ in second.rows] == labels
+    assert (first.more, second.more) == (True, False)
+    assert client.get("/models/", {"page": "x"}).context["heat"].page == 1
+    page = client.get(f"/models/versions/{labels[-1]}/")
+    assert [run.run_id for run in page.context["runs"]] == [f"orion-4-{r}" for r in (5, 4, 3, 2)]
+    assert "The latest 4 of 6 runs" in page.content.decode()

@@ -124,3 +124,20 @@ def test_approving_through_the_api_a_changed_assessment_is_a_409(client, owner, 
     )
     assert wrong.status_code == 403
     assert Approval.objects.count() == 1
+
+
+def test_the_release_list_comes_fifty_at_a_time_newest_first(client, owner, orion_21, monkeypatch):
+    from releases import views
+
+    monkeypatch.setattr(views, "PAGE_SIZE", 4)
+    made = [
+        services.release_create(actor=owner, model_version=orion_21, context="api", title=f"r{n}")
+        for n in range(6)
+    ]
+    client.force_login(owner)
+    first = client.get("/releases/")
+    assert [r.title for r in first.context["releases"]] == ["r5", "r4", "r3", "r2"]
+    second = client.get("/releases/", {"before": first.context["next_before"]})
+    assert [r.title for r in second.context["releases"]] == ["r1", "r0"]
+    assert second.context["next_before"] is None
+    assert made[0].pk == second.context["releases"][-1].pk
