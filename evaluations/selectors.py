@@ -69,7 +69,7 @@ def heat_map(user: AnyUser, *, page: int = 1) -> HeatMap:
     )
 
 
-RUNS_SHOWN = 50
+RUNS_SHOWN = 20
 
 
 def version_page(version: ModelVersion) -> dict[str, Any]:

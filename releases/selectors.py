@@ -48,7 +48,7 @@ def release_page(release: Release) -> dict[str, Any]:
     }
 
 
-def timeline(release: Release, limit: int = 100) -> list[AuditEvent]:
+def timeline(release: Release, limit: int = 30) -> list[AuditEvent]:
     """The latest events filed under the release or under a decision that covers it (a pause
     of its whole model shows on every one of its releases)."""
     seqs = newest_seqs("subject", history_subjects(release), limit=limit)
