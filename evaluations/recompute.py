@@ -210,8 +210,12 @@ def _store_determinations(
                     "after": {**after, "reason": outcome.reason},
                 }
             )
-    Determination.objects.bulk_create(to_create)
-    Determination.objects.bulk_update(to_update, _STORED_FIELDS)
+    # A changed determination is replaced rather than updated: one DELETE and one INSERT for
+    # all of them (nothing refers to a determination row; the version's lock serialises this).
+    Determination.objects.filter(pk__in=[row.pk for row in to_update]).delete()
+    for row in to_update:
+        row.pk = None
+    Determination.objects.bulk_create([*to_create, *to_update])
     audit.record_many(events)
     if existing:  # thresholds no longer in the policy in force
         Determination.objects.filter(pk__in=[d.pk for d in existing.values()]).delete()
