@@ -19,6 +19,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -52,29 +53,42 @@ def _setup(scratch: Path) -> None:
         db.setdefault("TEST", {})["NAME"] = str(scratch / "bench.sqlite3")
 
 
-def _bulk_chain(count: int) -> None:
-    """Append ``count`` well-formed events quickly (same hashing as ``record``)."""
+def _thing(n: int) -> dict[str, Any]:
+    """The content of the n-th benchmark event: nested data, a float, a non-ASCII string."""
+    return {
+        "actor_id": None, "actor_label": "system:benchmark", "action": "bench.thing.changed",
+        "object_type": "bench.thing", "object_id": str(n % 1000),
+        "object_repr": f"thing {n % 1000}", "subject": "",
+        "before": {"value": n - 1, "note": "é"},
+        "after": {"value": n, "score": n / 7, "tags": ["a", "b"]}, "reason": "",
+        "request_id": f"req:{n}",
+    }  # fmt: skip
+
+
+def _bulk_chain(count: int, content: Callable[[int], dict[str, Any]] = _thing) -> None:
+    """Append ``count`` well-formed events after the chain's head, quickly, hashed as ``record``
+    hashes them; ``content(n)`` gives each one's fields (and its ``scope_id`` if any)."""
+    from datetime import timedelta
+
     from django.db import transaction
     from django.utils import timezone
 
     from core import audit
     from core.models import AuditEvent
 
-    last_seq, last_hash = 0, audit.GENESIS_HASH
+    head = AuditEvent.objects.order_by("-seq").values_list("seq", "hash").first()
+    last_seq, last_hash = head or (0, audit.GENESIS_HASH)
+    start = timezone.now() - timedelta(seconds=count)
     batch: list[AuditEvent] = []
     with transaction.atomic():
         for n in range(1, count + 1):
-            fields = {
-                "seq": last_seq + 1, "occurred_at": timezone.now(), "actor_id": None,
-                "actor_label": "system:benchmark", "action": "bench.thing.changed",
-                "object_type": "bench.thing", "object_id": str(n % 1000),
-                "object_repr": f"thing {n % 1000}", "subject": "",
-                "before": {"value": n - 1, "note": "é"},
-                "after": {"value": n, "score": n / 7, "tags": ["a", "b"]}, "reason": "",
-                "request_id": f"req:{n}", "prev_hash": last_hash,
-            }  # fmt: skip
+            fields = content(n)
+            scope_id = fields.pop("scope_id", None)
+            fields.update(
+                seq=last_seq + 1, occurred_at=start + timedelta(seconds=n), prev_hash=last_hash
+            )
             fields["hash"] = audit.event_hash(fields)
-            batch.append(AuditEvent(**fields))
+            batch.append(AuditEvent(**fields, scope_id=scope_id))
             last_seq, last_hash = fields["seq"], fields["hash"]
             if len(batch) == 5000:
                 AuditEvent.objects.bulk_create(batch)

@@ -19,12 +19,12 @@ import statistics
 import sys
 import tempfile
 import time
-from datetime import timedelta
+from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.audit_chain import _setup  # sets up Django on a scratch database
+from benchmarks.audit_chain import _bulk_chain, _setup  # Django on a scratch database
 
 
 def _people_and_models() -> dict[str, object]:
@@ -47,37 +47,21 @@ def _people_and_models() -> dict[str, object]:
     return {"auditor": auditor, "scoped": scoped, "orion": orion, "vega": vega}
 
 
-def _bulk_chain(count: int, orion: int, vega: int) -> None:
-    """Append ``count`` events after the head, hashed as ``record`` hashes them."""
-    from django.db import transaction
-    from django.utils import timezone
+def _determination(orion: int, vega: int) -> Callable[[int], dict[str, object]]:
+    """Event content: one in ten filed under ``orion``, the rest under ``vega``."""
 
-    from core import audit
-    from core.models import AuditEvent
+    def content(n: int) -> dict[str, object]:
+        model = orion if n % 10 == 0 else vega
+        return {
+            "actor_id": None, "actor_label": "system:benchmark",
+            "action": "evaluations.determination.changed",
+            "object_type": "evaluations.determination", "object_id": str(n),
+            "object_repr": f"determination {n}", "subject": f"evaluations.model:{model}",
+            "before": {"outcome": "ruled_out"}, "after": {"outcome": "alert", "value": n / 7},
+            "reason": "", "request_id": f"task:{n}", "scope_id": model,
+        }  # fmt: skip
 
-    head = AuditEvent.objects.order_by("-seq").values_list("seq", "hash").first()
-    last_seq, last_hash = head or (0, audit.GENESIS_HASH)
-    start = timezone.now() - timedelta(seconds=count)
-    batch: list[AuditEvent] = []
-    with transaction.atomic():
-        for n in range(1, count + 1):
-            model = orion if n % 10 == 0 else vega
-            fields = {
-                "seq": last_seq + 1, "occurred_at": start + timedelta(seconds=n),
-                "actor_id": None, "actor_label": "system:benchmark",
-                "action": "evaluations.determination.changed",
-                "object_type": "evaluations.determination", "object_id": str(n),
-                "object_repr": f"determination {n}", "subject": f"evaluations.model:{model}",
-                "before": {"outcome": "ruled_out"}, "after": {"outcome": "alert", "value": n / 7},
-                "reason": "", "request_id": f"task:{n}", "prev_hash": last_hash,
-            }  # fmt: skip
-            fields["hash"] = audit.event_hash(fields)
-            batch.append(AuditEvent(**fields, scope_id=model))
-            last_seq, last_hash = fields["seq"], fields["hash"]
-            if len(batch) == 5000:
-                AuditEvent.objects.bulk_create(batch)
-                batch = []
-        AuditEvent.objects.bulk_create(batch)
+    return content
 
 
 def _latencies(client: object, url: str, samples: int) -> tuple[float, float]:
@@ -114,7 +98,7 @@ def main() -> None:
         try:
             world = _people_and_models()
             started = time.perf_counter()
-            _bulk_chain(args.events, world["orion"].pk, world["vega"].pk)  # type: ignore[attr-defined]
+            _bulk_chain(args.events, _determination(world["orion"].pk, world["vega"].pk))  # type: ignore[attr-defined]
             print(f"database: {connection.vendor}; built {args.events:,} events in "
                   f"{time.perf_counter() - started:.0f} s")  # fmt: skip
             deep = 1_000  # the oldest pages: 20,000 pages of 50 from the head

@@ -291,7 +291,7 @@ def _floors(results: Results, samples: int = 200) -> None:
     import psycopg
     from django.db import connection
 
-    from core import audit
+    from core import audit, chainhash
     from core.canonical import canonical_json
     from core.models import AuditEvent
     from core.tasks import echo
@@ -325,7 +325,7 @@ def _floors(results: Results, samples: int = 200) -> None:
         results.floors["raw insert results/s"] = len(rows) / (time.perf_counter() - started)
 
     # SHA-256 of the canonical bytes of 100,000 events (the bytes built beforehand).
-    fields = audit._VERIFY_FIELDS
+    fields = chainhash.FIELDS
     payloads = [
         canonical_json(audit.hash_payload(dict(zip(fields, row, strict=True))))
         for row in AuditEvent.objects.order_by("seq").values_list(*fields)[:100_000]

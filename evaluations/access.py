@@ -56,6 +56,12 @@ def can_see_import(user: AnyUser, job: ImportJob) -> bool:
     return access.is_active_user(user) and (job.requested_by_id == user.pk or user.is_superuser)
 
 
+def can_grant_readers(actor: AnyUser | str) -> bool:
+    """Who lets a person read a model: an administrator, or the operator's command line
+    (``system:…``)."""
+    return isinstance(actor, str) or (access.is_active_user(actor) and actor.is_superuser)
+
+
 def grant_reader(user: AnyUser, model: Model) -> None:
     access.grant(user, VIEW, model)  # type: ignore[arg-type]
 

@@ -74,29 +74,23 @@ def evaluation_create(
     return evaluation
 
 
-@transaction.atomic
 def model_reader_grant(*, actor: User | str, model: Model, reader: User) -> None:
     """Let ``reader`` read one model: its versions, results, releases and, for an auditor of
-    named models, its history. Granted by an administrator (or a command)."""
-    if not isinstance(actor, str) and not actor.is_superuser:
-        raise PermissionDenied
-    access.grant_reader(reader, model)
-    audit.record(
-        action="evaluations.model.reader_granted",
-        actor=actor,
-        obj=model,
-        subject=model,
-        after={"reader": reader.get_username()},
-    )
+    named models, its history."""
+    _reader_change(actor, model, reader, granted=True)
+
+
+def model_reader_revoke(*, actor: User | str, model: Model, reader: User) -> None:
+    _reader_change(actor, model, reader, granted=False)
 
 
 @transaction.atomic
-def model_reader_revoke(*, actor: User | str, model: Model, reader: User) -> None:
-    if not isinstance(actor, str) and not actor.is_superuser:
+def _reader_change(actor: User | str, model: Model, reader: User, *, granted: bool) -> None:
+    if not access.can_grant_readers(actor):
         raise PermissionDenied
-    access.revoke_reader(reader, model)
+    (access.grant_reader if granted else access.revoke_reader)(reader, model)
     audit.record(
-        action="evaluations.model.reader_revoked",
+        action=f"evaluations.model.reader_{'granted' if granted else 'revoked'}",
         actor=actor,
         obj=model,
         subject=model,

@@ -52,3 +52,8 @@ def visible_signatures(user: AnyUser) -> QuerySet[Signature]:
         .annotate(signature_id=Cast("object_id", BigIntegerField()))
     )
     return Signature.objects.filter(pk__in=recorded.values("signature_id"))
+
+
+def can_read_decision(user: AnyUser, model_id: int) -> bool:
+    """A decision is read by those who read the model it concerns."""
+    return evaluation_access.visible_models(user).filter(pk=model_id).exists()

@@ -30,17 +30,14 @@ from typing import IO, Any
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from core import keys
+from core import chainhash, keys
 from core.audit import hash_payload
 from core.canonical import canonical_json, format_timestamp
 from core.models import AuditCheckpoint, AuditEvent, Signature
 
 FORMAT = "audit-bundle/1"
 FILES = Path(__file__).resolve().parent / "bundle_files"
-_EVENT_FIELDS = (
-    "seq", "occurred_at", "actor_id", "actor_label", "action", "object_type", "object_id",
-    "object_repr", "subject", "before", "after", "reason", "request_id", "prev_hash", "hash",
-)  # fmt: skip
+_EVENT_FIELDS = chainhash.FIELDS  # what an event's hash covers, and its hash
 
 
 @dataclass(frozen=True)

@@ -11,24 +11,18 @@ from typing import Any
 
 from django.db.models import Q
 
-from core.access import AnyUser
 from core.canonical import canonical_json
 from core.models import AuditEvent
-from evaluations import access as evaluation_access
 from governance import content
 from governance.models import PolicyVersion
 from releases import gate
 from releases import selectors as release_selectors
 from releases.assessment import covering, decision_fact
-from releases.models import Approval, Decision, Release, model_id_of
+from releases.models import Approval, Decision, Release
 
 
 def pretty_manifest(text: str) -> str:
     return json.dumps(json.loads(text), indent=2, ensure_ascii=False, sort_keys=True)
-
-
-def decision_visible(user: AnyUser, decision: Decision) -> bool:
-    return evaluation_access.visible_models(user).filter(pk=model_id_of(decision)).exists()
 
 
 def register_on(day: date) -> list[PolicyVersion]:

@@ -61,9 +61,7 @@ def narrowed(
         model = models.filter(slug=data["model"]).first()
         events = events.filter(scope_id=model.pk) if model else events.none()
     if data.get("release"):
-        release = releases.select_related("model_version").filter(pk=data["release"]).first()
-        subjects = release_selectors.history_subjects(release) if release else []
-        events = events.filter(subject__in=subjects)
+        events = events.filter(subject__in=_release_subjects(releases, data["release"]))
     start, end = form.bounds()
     if start:
         events = events.filter(occurred_at__gte=start)
@@ -78,9 +76,6 @@ FILTERS = (
     "action", "actor", "model", "release", "object_type", "object_id", "subject", "since",
     "until",
 )  # fmt: skip
-# A scoped reader's page is read one scope at a time, each an index range on (scope_id, seq),
-# and merged; beyond this many scopes, one query over all of them.
-MAX_PARTITIONS = 20
 
 
 def audit_page(user: AnyUser, form: AuditFilterForm) -> AuditPage:
@@ -90,46 +85,29 @@ def audit_page(user: AnyUser, form: AuditFilterForm) -> AuditPage:
     before = data.get("before")
     readable = access.scopes(user)
     keyed = [key for key in FILTERS if data.get(key)]
-    if keyed == ["release"]:  # a release's history: its own index ranges, merged
-        release = (
-            release_selectors.visible_releases(user)
-            .select_related("model_version")
-            .filter(pk=data["release"])
-            .first()
-        )
-        subjects = release_selectors.history_subjects(release) if release else []
-        return _page_of(newest_seqs("subject", subjects, limit=PAGE_SIZE + 1, before=before))
-    if not keyed and readable is not None:  # a scoped reader's whole history
-        return _page_of(newest_seqs("scope_id", readable, limit=PAGE_SIZE + 1, before=before))
-    matching = narrowed(
-        form,
-        events=AuditEvent.objects.all(),
-        models=evaluation_access.visible_models(user),
-        releases=release_selectors.visible_releases(user),
-    )
-    if readable is None:
-        rows = _newest(matching, before)
-    elif len(readable) > MAX_PARTITIONS:
-        rows = _newest(matching.filter(scope_id__in=readable), before)
+    if keyed == ["release"]:  # a release's history: its records' index ranges, merged
+        subjects = _release_subjects(release_selectors.visible_releases(user), data["release"])
+        rows = _events(newest_seqs("subject", subjects, limit=PAGE_SIZE + 1, before=before))
+    elif not keyed and readable is not None:  # a scoped reader's whole history, the same way
+        rows = _events(newest_seqs("scope_id", readable, limit=PAGE_SIZE + 1, before=before))
     else:
-        merged = [e for scope in readable for e in _newest(matching.filter(scope_id=scope), before)]
-        rows = sorted(merged, key=lambda event: event.seq, reverse=True)[: PAGE_SIZE + 1]
+        events = filtered_events(user, form)
+        if before:
+            events = events.filter(seq__lt=before)
+        rows = list(events.select_related("actor")[: PAGE_SIZE + 1])
     more = len(rows) > PAGE_SIZE
     rows = rows[:PAGE_SIZE]
     return AuditPage(events=rows, next_before=rows[-1].seq if more else None)
 
 
-def _page_of(seqs: list[int]) -> AuditPage:
-    rows = list(AuditEvent.objects.filter(seq__in=seqs).select_related("actor").order_by("-seq"))
-    more = len(rows) > PAGE_SIZE
-    rows = rows[:PAGE_SIZE]
-    return AuditPage(events=rows, next_before=rows[-1].seq if more else None)
+def _events(seqs: list[int]) -> list[AuditEvent]:
+    return list(AuditEvent.objects.filter(seq__in=seqs).select_related("actor").order_by("-seq"))
 
 
-def _newest(events: QuerySet[AuditEvent], before: int | None) -> list[AuditEvent]:
-    if before:
-        events = events.filter(seq__lt=before)
-    return list(events.select_related("actor").order_by("-seq")[: PAGE_SIZE + 1])
+def _release_subjects(releases: QuerySet[Release], pk: int) -> list[str]:
+    """The records a release's history is filed under; none for a release out of reach."""
+    release = releases.select_related("model_version").filter(pk=pk).first()
+    return release_selectors.history_subjects(release) if release else []
 
 
 @dataclass(frozen=True)

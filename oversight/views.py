@@ -28,7 +28,7 @@ from core import audit, signing
 from oversight import access, bundle, history, obligations, selectors
 from oversight.forms import AsOfForm, AtForm, AuditFilterForm
 from releases import selectors as release_selectors
-from releases.models import Decision
+from releases.models import Decision, model_id_of
 
 AUDIT = access.AUDIT_RULE
 
@@ -155,7 +155,7 @@ def decision_detail(request: HttpRequest, pk: int) -> HttpResponse:
     decision = (
         Decision.objects.select_related("release", "model_version", "model").filter(pk=pk).first()
     )
-    if decision is None or not history.decision_visible(user, decision):
+    if decision is None or not access.can_read_decision(user, model_id_of(decision)):
         raise Http404("decision")
     context = {
         "decision": decision,

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from core import access
 from core.access import AnyUser
 from evaluations import access as evaluation_access
+from governance import access as governance_access
 from governance.access import holds_power, powers
 from releases.models import Release
 
@@ -27,3 +30,9 @@ def can_verify(user: AnyUser) -> bool:
 def can_approve(user: AnyUser, release: Release, held: set[str]) -> bool:
     """Not the requester, a submitted release, and the approve power (``held``: ``powers``)."""
     return release.requested_by_id != user.pk and release.state == "submitted" and "approve" in held
+
+
+def can_propose(user: AnyUser, kind: str, slug: str, *, on: date) -> bool:
+    """A decision of ``kind`` ("pause", "restrict" or "lift") on model ``slug`` is proposed by a
+    governance lead or by an authority holding that power then."""
+    return governance_access.can_edit_register(user) or holds_power(user, kind, slug, on=on)

@@ -61,10 +61,7 @@ def decision_propose(
         )
     )
     today = timezone.localdate()
-    if not (
-        governance_access.can_edit_register(actor)
-        or access.holds_power(actor, kind, slug, on=today)
-    ):
+    if not access.can_propose(actor, kind, slug, on=today):
         raise PermissionDenied
     if kind not in MEANINGS or len(rationale.strip()) < 20:
         raise services.ReleaseError(

@@ -18,7 +18,6 @@ from core import signing
 from core.api import content_length
 from evaluations import access as evaluation_access
 from evaluations.models import Model, ModelVersion
-from governance import access as governance_access
 from releases import access, decisions, evidence, selectors, services, workflow
 from releases.forms import (
     ApprovalForm,
@@ -96,7 +95,8 @@ def release_new(request: HttpRequest) -> HttpResponse:
 def release_detail(request: HttpRequest, pk: int) -> HttpResponse:
     release = _release(request, pk)
     user = core_access.acting_user(request)
-    held = access.powers(user, release.model_version.model.slug, on=timezone.localdate())
+    slug, today = release.model_version.model.slug, timezone.localdate()
+    held = access.powers(user, slug, on=today)
     context = {
         "release": release,
         **selectors.release_page(release),
@@ -105,7 +105,7 @@ def release_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "can_verify": access.can_verify(user),
         "can_approve": access.can_approve(user, release, held),
         "can_decide": bool(held & {"pause", "restrict", "lift"}),
-        "can_lift": "lift" in held or governance_access.can_edit_register(user),
+        "can_lift": access.can_propose(user, "lift", slug, on=today),
         "evidence_form": EvidenceForm(),
         "evidence_accept": evidence.ACCEPT,
         "approval_form": ApprovalForm(initial={"seen_sha256": release.assessment_sha256}),
@@ -234,10 +234,7 @@ def decision_propose(request: HttpRequest, pk: int) -> HttpResponse:
     release = _release(request, pk)
     actor = core_access.acting_user(request)
     slug, today = release.model_version.model.slug, timezone.localdate()
-    if not (
-        governance_access.can_edit_register(actor)
-        or any(access.holds_power(actor, p, slug, on=today) for p in ("pause", "restrict"))
-    ):
+    if not any(access.can_propose(actor, kind, slug, on=today) for kind in ("pause", "restrict")):
         raise PermissionDenied
     form = DecisionForm(request.POST)
     if not form.is_valid():
@@ -277,10 +274,7 @@ def decision_lift(request: HttpRequest, pk: int, decision_pk: int) -> HttpRespon
         raise Http404("decision")
     actor = core_access.acting_user(request)
     slug = release.model_version.model.slug
-    if not (
-        governance_access.can_edit_register(actor)
-        or access.holds_power(actor, "lift", slug, on=timezone.localdate())
-    ):
+    if not access.can_propose(actor, "lift", slug, on=timezone.localdate()):
         raise PermissionDenied
     form = LiftForm(request.POST)
     if not form.is_valid():
