@@ -19,210 +19,33 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import http.client
-import json
 import os
-import platform
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 BENCH = ROOT / "bench"
-PORT = 8765
-BASE = f"http://127.0.0.1:{PORT}"
+
+from benchmarks.scale_report import Load, Results, _machine, _report  # noqa: E402
+from benchmarks.stack import (  # noqa: E402
+    _analyze,
+    _env,
+    _fresh_database,
+    _http,
+    _manage,
+    _start,
+    _stop,
+    _wrk,
+)
 
 
-@dataclass
-class Load:
-    name: str
-    c1: dict[str, float] = field(default_factory=dict)
-    c8: dict[str, float] = field(default_factory=dict)
-
-
-@dataclass
-class Results:
-    seed_seconds: float = 0.0
-    counts: dict[str, int] = field(default_factory=dict)
-    floors: dict[str, float] = field(default_factory=dict)
-    loads: list[Load] = field(default_factory=list)
-    figures: dict[str, float] = field(default_factory=dict)
-    explains: dict[str, str] = field(default_factory=dict)
-
-
-# --- Processes --------------------------------------------------------------------------------
-def _env(scratch: Path, database_url: str, redis_url: str) -> dict[str, str]:
-    key = scratch / "signing-key.pem"
-    if not key.exists():
-        from cryptography.hazmat.primitives import serialization
-        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-
-        key.write_bytes(
-            Ed25519PrivateKey.generate().private_bytes(
-                serialization.Encoding.PEM,
-                serialization.PrivateFormat.PKCS8,
-                serialization.NoEncryption(),
-            )
-        )
-    return {
-        **os.environ,
-        "DATABASE_URL": database_url,
-        "REDIS_URL": redis_url,
-        "DJANGO_SECRET_KEY": "scale-benchmark-only-" + "s" * 50,
-        "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
-        "SIGNING_KEY_FILE": str(key),
-        "APP_VAR_DIR": str(scratch / "var"),
-        "DJANGO_SETTINGS_MODULE": "benchmarks.settings",
-        "LOG_LEVEL": "WARNING",
-    }
-
-
-def _manage(env: dict[str, str], *args: str) -> float:
-    started = time.perf_counter()
-    subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, check=True)
-    return time.perf_counter() - started
-
-
-def _fresh_database(database_url: str) -> None:
-    import psycopg
-
-    parts = urlsplit(database_url)
-    name = parts.path.lstrip("/")
-    admin = parts._replace(path="/postgres").geturl()
-    with psycopg.connect(admin, autocommit=True) as connection:
-        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        connection.execute(f'CREATE DATABASE "{name}"')
-
-
-def _analyze(database_url: str) -> None:
-    import psycopg
-
-    with psycopg.connect(database_url, autocommit=True) as connection:
-        connection.execute("ANALYZE")
-
-
-def _start(env: dict[str, str], scratch: Path) -> list[subprocess.Popen[bytes]]:
-    logs = scratch / "logs"
-    logs.mkdir(exist_ok=True)
-    web = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "config.wsgi",
-            "--workers",
-            "2",
-            "--bind",
-            f"127.0.0.1:{PORT}",
-            "--access-logfile",
-            "-",
-            "--log-level",
-            "warning",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=(logs / "gunicorn.log").open("wb"),
-    )
-    worker = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "config",
-            "worker",
-            "--concurrency",
-            "2",
-            "--without-gossip",
-            "--without-mingle",
-            "--loglevel",
-            "WARNING",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=(logs / "worker.log").open("wb"),
-        stderr=subprocess.STDOUT,
-    )
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            status, _ = _http("GET", "/login/")
-            if status == 200:
-                break
-        except OSError:
-            pass
-        if time.monotonic() > deadline or web.poll() is not None:
-            raise RuntimeError(f"gunicorn did not start: {(logs / 'gunicorn.log').read_text()}")
-        time.sleep(0.2)
-    from config.celery import app
-
-    while not app.control.ping(timeout=0.5):
-        if time.monotonic() > deadline or worker.poll() is not None:
-            raise RuntimeError(f"the worker did not start: {(logs / 'worker.log').read_text()}")
-    return [web, worker]
-
-
-def _stop(processes: list[subprocess.Popen[bytes]]) -> None:
-    for process in processes:
-        process.terminate()
-    for process in processes:
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-
-
-def _http(
-    method: str, path: str, body: Any = None, headers: dict[str, str] | None = None
-) -> tuple[int, bytes]:
-    connection = http.client.HTTPConnection("127.0.0.1", PORT, timeout=120)
-    try:
-        data = json.dumps(body).encode() if body is not None else None
-        connection.request(
-            method, path, body=data, headers={"Content-Type": "application/json", **(headers or {})}
-        )
-        response = connection.getresponse()
-        return response.status, response.read()
-    finally:
-        connection.close()
-
-
-# --- Load with wrk ----------------------------------------------------------------------------
-def _wrk(url: str, headers: dict[str, str], concurrency: int, seconds: int) -> dict[str, float]:
-    command = [
-        "wrk",
-        f"-t{min(concurrency, 2)}",
-        f"-c{concurrency}",
-        f"-d{seconds}s",
-        "--timeout",
-        "30s",
-        "-s",
-        str(ROOT / "benchmarks" / "bench.lua"),
-    ]
-    for name, value in headers.items():
-        command += ["-H", f"{name}: {value}"]
-    done = subprocess.run([*command, BASE + url], capture_output=True, text=True, check=True)
-    figures = json.loads(done.stdout.strip().splitlines()[-1])
-    if figures["bad_status"] or figures["socket_errors"]:
-        raise RuntimeError(f"{url}: {figures['bad_status']} bad answers, {done.stdout}")
-    return {
-        "p50_ms": figures["p50_us"] / 1000,
-        "p95_ms": figures["p95_us"] / 1000,
-        "rps": figures["requests"] / figures["seconds"],
-    }
-
-
-# --- What is measured -------------------------------------------------------------------------
 def _world() -> dict[str, Any]:
     """Who and what the pages are loaded as and for, chosen from the seeded data."""
     from django.contrib.auth import get_user_model
@@ -508,110 +331,6 @@ def _wait(predicate: Any, timeout: float = 120, pause: float = 0.02) -> None:
 
 
 # --- The report -------------------------------------------------------------------------------
-def _machine() -> str:
-    from django.db import connection
-
-    cpu = next(
-        (
-            line.split(":", 1)[1].strip()
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if line.startswith("model name")
-        ),
-        platform.processor(),
-    )
-    memory = next(
-        (
-            int(line.split()[1]) // 1024 // 1024
-            for line in Path("/proc/meminfo").read_text().splitlines()
-            if line.startswith("MemTotal")
-        ),
-        0,
-    )
-    with connection.cursor() as cursor:
-        cursor.execute("SHOW server_version")
-        server = cursor.fetchone()[0]
-    return (
-        f"{os.cpu_count()} cores ({cpu}), {memory} GiB; PostgreSQL {server}; "
-        f"Python {platform.python_version()}; {platform.platform()}"
-    )
-
-
-def _report(results: Results, args: argparse.Namespace, machine: str) -> str:
-    floor = next(load for load in results.loads if load.name.startswith("trivial"))
-    su = next(load for load in results.loads if load.name == "release list, superuser")
-    scoped = next(load for load in results.loads if load.name == "release list, scoped owner")
-    page1 = next(load for load in results.loads if load.name == "audit list, page 1")
-    deep = next(load for load in results.loads if load.name == "audit list, deep page")
-
-    def mark(ok: bool) -> str:
-        return "met" if ok else "**missed**"
-
-    lines = [
-        f"# Scale benchmark, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
-        "",
-        f"Machine: {machine}.",
-        f"Command: `benchmarks/scale.py --scale {args.scale} --duration {args.duration}`; "
-        f"seed_scale took {results.seed_seconds:.0f} s.",
-        "",
-        "Data: " + ", ".join(f"{n:,} {name}" for name, n in results.counts.items()) + ".",
-        "",
-        "## Floors (same run, same stack)",
-        "",
-        "| floor | figure |",
-        "|---|---|",
-        f"| trivial page, c=1 | p50 {floor.c1['p50_ms']:.1f} ms, p95 {floor.c1['p95_ms']:.1f} ms |",
-        f"| trivial page, c=8 | p50 {floor.c8['p50_ms']:.1f} ms, p95 {floor.c8['p95_ms']:.1f} ms, "
-        f"{floor.c8['rps']:,.0f} req/s |",
-        *(f"| {name} | {value:,.1f} |" for name, value in results.floors.items()),
-        "",
-        "## Pages (wrk over loopback; gunicorn, 2 workers)",
-        "",
-        "| page | c=1 p50 | c=1 p95 | c=8 p50 | c=8 p95 | c=8 req/s | c=1 p50 / floor | "
-        "p95 ≤ 150 ms | p50 ≤ 10x floor |",
-        "|---|---|---|---|---|---|---|---|---|",
-    ]
-    for load in results.loads:
-        ratio = load.c1["p50_ms"] / floor.c1["p50_ms"]
-        lines.append(
-            f"| {load.name} | {load.c1['p50_ms']:.1f} ms | {load.c1['p95_ms']:.1f} ms | "
-            f"{load.c8['p50_ms']:.1f} ms | {load.c8['p95_ms']:.1f} ms | {load.c8['rps']:,.0f} | "
-            f"{ratio:.1f}x | {mark(load.c1['p95_ms'] <= 150)} | {mark(ratio <= 10)} |"
-        )
-    f = results.figures
-    ingest_share = f["batch ingestion results/s"] / results.floors["raw insert results/s"]
-    lines += [
-        "",
-        "## Throughput and latency",
-        "",
-        "| measure | figure | target |",
-        "|---|---|---|",
-        f"| batch ingestion (API, 100 runs x 20 results per request) | "
-        f"{f['batch ingestion results/s']:,.0f} results/s ({ingest_share:.0%} of the raw insert "
-        f"floor) | ≥ 2,000: {mark(f['batch ingestion results/s'] >= 2000)} |",
-        f"| result-to-level (API answer → level by the worker) | p50 "
-        f"{f['result-to-level p50 ms']:.0f} ms, p95 {f['result-to-level p95 ms']:.0f} ms | "
-        f"p95 ≤ 1 s: {mark(f['result-to-level p95 ms'] <= 1000)} |",
-        f"| full recompute after a policy is published | "
-        f"{f['model versions recomputed']:,.0f} versions in {f['full recompute seconds']:.1f} s | "
-        f"≤ 10 s: {mark(f['full recompute seconds'] <= 10)} |",
-        f"| verify_audit | {f['verify_audit events/s']:,.0f} events/s "
-        f"({f['verify_audit events/s'] / results.floors['sha256 of canonical events/s']:.0%} of "
-        f"the SHA-256 floor) | ≥ 50,000: {mark(f['verify_audit events/s'] >= 50_000)} |",
-        f"| export bundle, {f['export events']:,.0f} events | {f['export seconds']:.1f} s "
-        f"({f['export events/s']:,.0f} events/s) | — |",
-        f"| scoped owner's release list / superuser's (c=1 p50) | "
-        f"{scoped.c1['p50_ms'] / su.c1['p50_ms']:.2f}x | ≤ 1.5x: "
-        f"{mark(scoped.c1['p50_ms'] <= 1.5 * su.c1['p50_ms'])} |",
-        f"| audit list deep page / page 1 (c=1 p95) | "
-        f"{deep.c1['p95_ms'] / page1.c1['p95_ms']:.2f}x "
-        f"| ≤ 2x: {mark(deep.c1['p95_ms'] <= 2 * page1.c1['p95_ms'])} |",
-        "",
-        "Query plans of each page's slowest query: `bench/explain/`.",
-        "",
-    ]
-    return "\n".join(lines)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -697,8 +416,9 @@ def main() -> None:
         / ("baseline.md" if args.baseline else f"results-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.md")
     )
     out.write_text(report)
-    explain_dir = BENCH / "explain"
-    explain_dir.mkdir(exist_ok=True)
+    # The baseline's plans are committed in bench/explain/; any other run's sit beside its report.
+    explain_dir = BENCH / "explain" if args.baseline else out.with_name(f"{out.stem}-explain")
+    explain_dir.mkdir(parents=True, exist_ok=True)
     for name, plan in results.explains.items():
         slug = "".join(c if c.isalnum() else "-" for c in name.lower()).strip("-")
         (explain_dir / f"{slug}.txt").write_text(plan)
