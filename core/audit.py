@@ -36,7 +36,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection, models, transaction
 from django.utils import timezone
 
-from core import chainhash
+from core import bulk, chainhash
 from core.canonical import canonical_json, format_timestamp
 from core.models import AuditEvent
 
@@ -168,7 +168,9 @@ def record_many(events: list[dict[str, Any]]) -> list[AuditEvent]:
             fields["occurred_at"] = now
             fields["hash"] = event_hash(fields)
             last_seq, last_hash = fields["seq"], fields["hash"]
-        return AuditEvent.objects.bulk_create([AuditEvent(**fields) for fields in rows])
+        appended = [AuditEvent(**fields) for fields in rows]
+        bulk.insert(appended)  # every value, the seq included, is known: nothing to read back
+        return appended
 
 
 def _fields(

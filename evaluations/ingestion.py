@@ -286,5 +286,8 @@ def mark_for_recompute(version_ids: Sequence[int]) -> None:
     ModelVersion.objects.filter(pk__in=version_ids).update(
         needs_recompute=True, evidence_watermark=F("evidence_watermark") + 1
     )
-    for version_id in version_ids:
-        jobs.enqueue_on_commit(tasks.recompute_model_version, version_id)
+    from evaluations.recompute import BATCH
+
+    ids = sorted(version_ids)
+    for start in range(0, len(ids), BATCH):
+        jobs.enqueue_on_commit(tasks.recompute_model_versions, ids[start : start + BATCH])

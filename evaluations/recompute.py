@@ -8,16 +8,26 @@ same transaction that stores the result, so a crash leaves it set for the sweep.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from core import audit, jobs
+from core import audit, bulk, jobs
 from evaluations import determinations
-from evaluations.models import Determination, EvaluationRun, ModelVersion, Override, Result
+from evaluations.models import (
+    Determination,
+    Evaluation,
+    EvaluationRun,
+    ModelVersion,
+    Override,
+    Result,
+)
 from evaluations.signals import assessment_changed
 from governance import content
 from governance.models import PolicyVersion
@@ -33,193 +43,247 @@ class RecomputeOutcome:
     changed: bool
 
 
-def _facts(version: ModelVersion) -> list[determinations.RunFact]:
-    """The version's runs and results as plain values: two queries, no model instances."""
+BATCH = 50  # model versions per task and per transaction when many are recomputed
+
+
+def _facts(version_ids: list[int]) -> dict[int, list[determinations.RunFact]]:
+    """Each version's runs and results as plain values: two queries, no model instances."""
     results: dict[int, dict[str, float]] = {}
-    for run_pk, metric, value in Result.objects.filter(run__model_version=version).values_list(
-        "run_id", "metric", "value"
+    for run_pk, metric, value in (
+        Result.objects.filter(run__model_version__in=version_ids)
+        .order_by()
+        .values_list("run_id", "metric", "value")
     ):
         results.setdefault(run_pk, {})[metric] = value
-    runs = EvaluationRun.objects.filter(model_version=version).values_list(
-        "pk", "run_id", "evaluation__key", "status", "completed_at", "received_at"
-    )
-    return [
-        determinations.RunFact(
-            run_id=run_id,
-            evaluation=evaluation,
-            succeeded=status == EvaluationRun.Status.SUCCESS,
-            completed_at=completed_at or received_at,
-            results=results.get(pk, {}),
+    keys = dict(Evaluation.objects.values_list("pk", "key"))
+    runs = EvaluationRun.objects.filter(model_version__in=version_ids).order_by().values_list(
+        "model_version_id", "pk", "run_id", "evaluation_id", "status",
+        Coalesce("completed_at", "received_at"),
+    )  # fmt: skip
+    facts: dict[int, list[determinations.RunFact]] = {pk: [] for pk in version_ids}
+    for version_id, pk, run_id, evaluation_id, status, completed_at in runs:
+        facts[version_id].append(
+            determinations.RunFact(
+                run_id=run_id,
+                evaluation=keys[evaluation_id],
+                succeeded=status == EvaluationRun.Status.SUCCESS,
+                completed_at=completed_at,
+                results=results.get(pk, {}),
+            )
         )
-        for pk, run_id, evaluation, status, completed_at, received_at in runs
-    ]
+    return facts
 
 
-def _overrides(version: ModelVersion, policy: PolicyVersion) -> list[determinations.OverrideFact]:
-    return [
-        determinations.OverrideFact(str(o.pk), o.threshold, o.outcome, frozenset(o.considered_runs))
-        for o in Override.objects.filter(model_version=version, policy_version=policy)
-    ]
+def _overrides(
+    version_ids: list[int], policy: PolicyVersion
+) -> dict[int, list[determinations.OverrideFact]]:
+    overrides: dict[int, list[determinations.OverrideFact]] = {pk: [] for pk in version_ids}
+    for o in Override.objects.filter(model_version__in=version_ids, policy_version=policy):
+        overrides[o.model_version_id].append(
+            determinations.OverrideFact(
+                str(o.pk), o.threshold, o.outcome, frozenset(o.considered_runs)
+            )
+        )
+    return overrides
 
 
 def recompute(
     version_id: int, *, now: datetime | None = None, force: bool = False
 ) -> RecomputeOutcome:
+    outcomes = recompute_many([version_id], now=now, force=force)
+    if not outcomes:
+        raise ModelVersion.DoesNotExist(f"model version {version_id} does not exist")
+    return outcomes[0]
+
+
+def recompute_many(
+    version_ids: Sequence[int], *, now: datetime | None = None, force: bool = False
+) -> list[RecomputeOutcome]:
+    """Reassess these model versions together, a batch at a time, each batch in one
+    transaction with its versions locked (in primary-key order, so concurrent batches cannot
+    deadlock). Versions that no longer exist are left out of the result."""
     now = now or timezone.now()
+    ids = sorted(set(version_ids))
+    outcomes: list[RecomputeOutcome] = []
+    for start in range(0, len(ids), BATCH):
+        outcomes += _recompute_batch(ids[start : start + BATCH], now, force)
+    return outcomes
+
+
+def _recompute_batch(ids: list[int], now: datetime, force: bool) -> list[RecomputeOutcome]:
     with transaction.atomic():
-        version = ModelVersion.objects.select_for_update().get(pk=version_id)
+        versions = list(ModelVersion.objects.select_for_update().filter(pk__in=ids).order_by("pk"))
         policy = PolicyVersion.objects.governing()
-        unchanged = (
-            version.assessed_watermark == version.evidence_watermark
-            and version.assessed_policy_id == (policy.pk if policy else None)
-        )
-        if unchanged and not force:
-            ModelVersion.objects.filter(pk=version.pk).update(needs_recompute=False)
-            return RecomputeOutcome(version.pk, True, version.required_level, False)
-        changed = _assess(version, policy, now)
+        policy_id = policy.pk if policy else None
+        due = [
+            v
+            for v in versions
+            if force
+            or v.assessed_watermark != v.evidence_watermark
+            or v.assessed_policy_id != policy_id
+        ]
+        skipped = [v for v in versions if v not in due]
+        if skipped:
+            ModelVersion.objects.filter(pk__in=[v.pk for v in skipped]).update(
+                needs_recompute=False
+            )
+        changed = _assess(due, policy, now) if due else set()
         if changed:
             transaction.on_commit(
-                lambda: assessment_changed.send(sender=ModelVersion, version_id=version_id)
+                lambda: assessment_changed.send(sender=ModelVersion, version_ids=sorted(changed))
             )
-        return RecomputeOutcome(version.pk, False, version.required_level, changed)
-
-
-def _assess(version: ModelVersion, policy: PolicyVersion | None, now: datetime) -> bool:
-    before_level = version.required_level
-    if policy is None:
-        outcomes: list[determinations.Outcome] = []
-        level, rank = "", None
-    else:
-        data = content.in_force_content(policy.pk)
-        result = determinations.assess(
-            data, _facts(version), now=now, overrides=_overrides(version, policy)
-        )
-        outcomes, level, rank = result.outcomes, result.required_level, result.required_rank
-    changed = _store_determinations(version, policy, outcomes, now)
-    version.required_level, version.required_rank = level, rank
-    version.assessed_policy = policy
-    version.assessed_at = now
-    version.assessed_watermark = version.evidence_watermark
-    version.needs_recompute = False
-    version.save(
-        update_fields=[
-            "required_level",
-            "required_rank",
-            "assessed_policy",
-            "assessed_at",
-            "assessed_watermark",
-            "needs_recompute",
+        return [
+            RecomputeOutcome(v.pk, v in skipped, v.required_level, v.pk in changed)
+            for v in versions
         ]
-    )
-    if level != before_level:
-        audit.record(
-            action="evaluations.required_level.changed",
-            actor=ACTOR,
-            obj=version,
-            subject=version,
-            before={"required_level": before_level or None},
-            after={
-                "required_level": level or None,
-                "policy_version": policy.pk if policy else None,
-            },
-        )
-        changed = True
-    return changed
 
 
-def _snapshot(d: Determination | determinations.Outcome) -> dict[str, object]:
-    run = (
-        d.deciding_run
-        if isinstance(d, determinations.Outcome)
-        else (
-            d.deciding_run.run_id if d.deciding_run_id else None  # type: ignore[union-attr]
-        )
-    )
-    override = (
-        d.override_id
-        if isinstance(d, determinations.Outcome)
-        else (str(d.override_id) if d.override_id else None)
-    )
-    return {"outcome": d.outcome, "level": d.level, "deciding_run": run, "override": override}
-
-
-_STORED_FIELDS = [
-    "policy_version", "level", "outcome", "computed_outcome", "reason", "deciding_run",
-    "deciding_metric", "deciding_value", "override", "evidence", "computed_at",
-]  # fmt: skip
-
-
-def _stored(row: Determination) -> tuple[object, ...]:
-    return tuple(
-        getattr(
-            row, f"{name}_id" if name in ("policy_version", "deciding_run", "override") else name
-        )
-        for name in _STORED_FIELDS
-        if name != "computed_at"
-    )
-
-
-def _store_determinations(
-    version: ModelVersion,
-    policy: PolicyVersion | None,
-    outcomes: list[determinations.Outcome],
-    now: datetime,
-) -> bool:
-    if policy is None:  # nothing to determine: drop what an earlier policy left
-        return bool(version.determinations.all().delete()[0])
-    existing = {d.threshold: d for d in version.determinations.select_related("deciding_run")}
-    deciding = {o.deciding_run for o in outcomes if o.deciding_run}
-    runs = dict(
-        EvaluationRun.objects.filter(model_version=version, run_id__in=deciding).values_list(
-            "run_id", "pk"
-        )
-    )
-    changed = False
+def _assess(versions: list[ModelVersion], policy: PolicyVersion | None, now: datetime) -> set[int]:
+    """Assess and store; the ids of the versions whose level or determinations changed."""
+    ids = [v.pk for v in versions]
+    assessed: dict[int, determinations.Assessment | None] = dict.fromkeys(ids)
+    if policy is not None:
+        data = content.in_force_content(policy.pk)
+        facts, overrides = _facts(ids), _overrides(ids, policy)
+        for pk in ids:
+            assessed[pk] = determinations.assess(data, facts[pk], now=now, overrides=overrides[pk])
     events: list[dict[str, object]] = []
-    to_create: list[Determination] = []
-    to_update: list[Determination] = []
-    for outcome in outcomes:
-        old = existing.pop(outcome.threshold, None)
-        before = _snapshot(old) if old and old.policy_version_id == policy.pk else None
-        after = _snapshot(outcome)
-        row = old or Determination(model_version=version, threshold=outcome.threshold)
-        stored = _stored(row) if old else None
-        row.policy_version = policy
-        row.level, row.outcome = outcome.level, outcome.outcome
-        row.computed_outcome, row.reason = outcome.computed_outcome, outcome.reason
-        row.deciding_run_id = runs.get(outcome.deciding_run or "")
-        row.deciding_metric, row.deciding_value = outcome.deciding_metric, outcome.deciding_value
-        row.override_id = outcome.override_id
-        row.evidence = list(outcome.evidence)
-        if old is None:
-            row.computed_at = now
-            to_create.append(row)
-        elif _stored(row) != stored:  # an unchanged determination keeps its row as it is
-            row.computed_at = now
-            to_update.append(row)
-        if before != after:
-            changed = True
+    changed = _store_determinations(versions, policy, assessed, now, events)
+    for version in versions:
+        result = assessed[version.pk]
+        before_level = version.required_level
+        version.required_level = result.required_level if result else ""
+        version.required_rank = result.required_rank if result else None
+        version.assessed_policy = policy
+        version.assessed_at = now
+        version.assessed_watermark = version.evidence_watermark
+        version.needs_recompute = False
+        if version.required_level != before_level:
+            changed.add(version.pk)
             events.append(
                 {
-                    "action": "evaluations.determination.changed",
+                    "action": "evaluations.required_level.changed",
                     "actor": ACTOR,
                     "obj": version,
                     "subject": version,
-                    "object_repr": f"{version} {outcome.threshold}",
-                    "before": before,
-                    "after": {**after, "reason": outcome.reason},
+                    "before": {"required_level": before_level or None},
+                    "after": {
+                        "required_level": version.required_level or None,
+                        "policy_version": policy.pk if policy else None,
+                    },
                 }
             )
-    # A changed determination is replaced rather than updated: one DELETE and one INSERT for
-    # all of them (nothing refers to a determination row; the version's lock serialises this).
-    Determination.objects.filter(pk__in=[row.pk for row in to_update]).delete()
-    for row in to_update:
-        row.pk = None
-    Determination.objects.bulk_create([*to_create, *to_update])
+    # One UPDATE per distinct level rather than a bulk CASE update (far slower to build); the
+    # versions are locked, so their evidence watermark is the one just assessed.
+    levels: dict[tuple[str, int | None], list[int]] = {}
+    for version in versions:
+        levels.setdefault((version.required_level, version.required_rank), []).append(version.pk)
+    for (level, rank), pks in levels.items():
+        ModelVersion.objects.filter(pk__in=pks).update(
+            required_level=level,
+            required_rank=rank,
+            assessed_policy=policy,
+            assessed_at=now,
+            assessed_watermark=F("evidence_watermark"),
+            needs_recompute=False,
+        )
     audit.record_many(events)
-    if existing:  # thresholds no longer in the policy in force
-        Determination.objects.filter(pk__in=[d.pk for d in existing.values()]).delete()
-        changed = True
+    return changed
+
+
+def _snapshot(outcome: str, level: str, run: str | None, override: str | None) -> dict[str, object]:
+    """What an audit event shows of a determination."""
+    return {"outcome": outcome, "level": level, "deciding_run": run, "override": override}
+
+
+# A determination's stored values, compared to decide whether its row must be rewritten.
+_STORED = (
+    "policy_version_id", "level", "outcome", "computed_outcome", "reason", "deciding_run_id",
+    "deciding_metric", "deciding_value", "override_id", "evidence",
+)  # fmt: skip
+
+
+def _store_determinations(
+    versions: list[ModelVersion],
+    policy: PolicyVersion | None,
+    assessed: dict[int, determinations.Assessment | None],
+    now: datetime,
+    events: list[dict[str, object]],
+) -> set[int]:
+    """Write what changed, in a few statements for the whole batch; append an audit event per
+    changed determination to ``events``; the ids of the versions with changes."""
+    ids = [v.pk for v in versions]
+    if policy is None:  # nothing to determine: drop what an earlier policy left
+        dropped = Determination.objects.filter(model_version__in=ids)
+        had = set(dropped.values_list("model_version_id", flat=True))
+        dropped.delete()
+        return had
+    # What is stored, as plain values (pk, shown deciding run, then _STORED), by version and
+    # threshold.
+    existing: dict[int, dict[str, tuple[Any, ...]]] = {pk: {} for pk in ids}
+    for version_id, threshold, *row in (
+        Determination.objects.filter(model_version__in=ids)
+        .order_by()
+        .values_list("model_version_id", "threshold", "pk", "deciding_run__run_id", *_STORED)
+    ):
+        row[-2] = str(row[-2]) if row[-2] else None  # the override's uuid
+        existing[version_id][threshold] = tuple(row)
+    deciding = {
+        o.deciding_run for a in assessed.values() if a for o in a.outcomes if o.deciding_run
+    }
+    runs = {
+        (version_id, run_id): pk
+        for version_id, run_id, pk in EvaluationRun.objects.filter(
+            model_version__in=ids, run_id__in=deciding
+        ).values_list("model_version_id", "run_id", "pk")
+    }
+    changed: set[int] = set()
+    rows: list[Determination] = []
+    replaced: list[int] = []
+    for version in versions:
+        result = assessed[version.pk]
+        held = existing[version.pk]
+        for o in result.outcomes if result else []:
+            old = held.pop(o.threshold, None)
+            stored = (
+                policy.pk, o.level, o.outcome, o.computed_outcome, o.reason,
+                runs.get((version.pk, o.deciding_run or "")), o.deciding_metric,
+                o.deciding_value, o.override_id, list(o.evidence),
+            )  # fmt: skip
+            if old is None or old[2:] != stored:  # an unchanged row is kept as it is
+                if old is not None:
+                    replaced.append(old[0])
+                rows.append(
+                    Determination(
+                        model_version=version,
+                        threshold=o.threshold,
+                        computed_at=now,
+                        **dict(zip(_STORED, stored, strict=True)),
+                    )
+                )
+            same_policy = old is not None and old[2] == policy.pk
+            before = _snapshot(old[4], old[3], old[1], old[10]) if old and same_policy else None
+            after = _snapshot(o.outcome, o.level, o.deciding_run, o.override_id)
+            if before != after:
+                changed.add(version.pk)
+                events.append(
+                    {
+                        "action": "evaluations.determination.changed",
+                        "actor": ACTOR,
+                        "obj": version,
+                        "subject": version,
+                        "object_repr": f"{version} {o.threshold}",
+                        "before": before,
+                        "after": {**after, "reason": o.reason},
+                    }
+                )
+        if held:  # thresholds no longer in the policy in force
+            replaced += [old[0] for old in held.values()]
+            changed.add(version.pk)
+    # A changed determination is replaced rather than updated: one DELETE and one COPY for
+    # all of them (nothing refers to a determination row; the versions' locks serialise this).
+    Determination.objects.filter(pk__in=replaced).delete()
+    bulk.insert(rows)
     return changed
 
 
@@ -265,8 +329,10 @@ def sweep(*, limit: int = 500) -> int:
     from evaluations import tasks
 
     ids = list(
-        ModelVersion.objects.filter(needs_recompute=True).values_list("pk", flat=True)[:limit]
+        ModelVersion.objects.filter(needs_recompute=True)
+        .order_by("pk")
+        .values_list("pk", flat=True)[:limit]
     )
-    for version_id in ids:
-        jobs.enqueue(tasks.recompute_model_version, version_id)
+    for start in range(0, len(ids), BATCH):
+        jobs.enqueue(tasks.recompute_model_versions, ids[start : start + BATCH])
     return len(ids)

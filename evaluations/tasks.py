@@ -11,12 +11,24 @@ from evaluations import recompute
 
 @shared_task
 def recompute_model_version(version_id: int) -> dict[str, Any]:
+    """One version (what messages queued before batching still name)."""
     outcome = recompute.recompute(version_id)
     return {
         "version": outcome.version_id,
         "skipped": outcome.skipped,
         "required_level": outcome.required_level,
         "changed": outcome.changed,
+    }
+
+
+@shared_task
+def recompute_model_versions(version_ids: list[int]) -> dict[str, Any]:
+    """A batch of versions, reassessed together (a policy publish marks every version)."""
+    outcomes = recompute.recompute_many(version_ids)
+    return {
+        "versions": len(outcomes),
+        "skipped": sum(o.skipped for o in outcomes),
+        "changed": [o.version_id for o in outcomes if o.changed],
     }
 
 

@@ -32,14 +32,22 @@ def can_create_policy(user: AnyUser) -> bool:
     return access.has_perm(user, CREATE_PERM)
 
 
-def authorities_in_scope(model_slug: str, *, on: date) -> list[PauseAuthority]:
-    """The designated authorities of the governing policy covering a model on a day."""
+def designated_authorities() -> list[PauseAuthority]:
+    """The active people designated as authorities by the governing policy, any scope."""
     policy = PolicyVersion.objects.governing()
     if policy is None:
         return []
-    rows = PauseAuthority.objects.filter(version=policy, user__is_active=True).select_related(
-        "user"
+    return list(
+        PauseAuthority.objects.filter(version=policy, user__is_active=True).select_related("user")
     )
+
+
+def authorities_in_scope(
+    model_slug: str, *, on: date, designated: list[PauseAuthority] | None = None
+) -> list[PauseAuthority]:
+    """The designated authorities of the governing policy covering a model on a day (from
+    ``designated``, when a batch has read them already)."""
+    rows = designated_authorities() if designated is None else designated
     return [authority for authority in rows if authority.covers(model_slug, on)]
 
 

@@ -1,20 +1,23 @@
 """A release's assessment: what an approver sees and signs, and what the gate decides on.
 
-The assessment is plain data built from the database in a bounded number of queries: the policy
-version in force, the model version's required level and determinations (with the runs that
-decided them), and the status and evidence hash of each safeguard that level requires. Its
+The assessment is plain data built from the database in a bounded number of queries, the same
+for one release or a thousand (``load``): the policy version in force, the model version's
+required level and determinations (with the runs that decided them), and the status and
+evidence hash of each safeguard that level requires. Its
 SHA-256 changes whenever any of that changes, which makes earlier approvals stale.
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import Q
 
 from core.canonical import canonical_json
+from evaluations.models import Determination
 from governance import commitments, content
 from governance.models import PolicyVersion
 from releases.gate import DecisionFact, GateInput, SafeguardFact, Verdict, verdict
@@ -30,6 +33,67 @@ class Assessment:
     approval_quorum: int
 
 
+@dataclass(frozen=True)
+class Inputs:
+    """Everything the assessments and gates of some releases read, loaded together: five
+    queries however many releases (one release is a batch of one)."""
+
+    policy: PolicyVersion | None
+    data: dict[str, Any] | None
+    policies: dict[int, PolicyVersion]  # the versions' assessed policies, by pk
+    statuses: dict[tuple[str, int, str], SafeguardStatus]  # ("version" | "release", pk, code)
+    determinations: dict[int, list[dict[str, Any]]]  # by model version
+    approvals: dict[int, list[str]]  # the assessment hashes approved, by release
+    decisions: list[Decision]  # pauses and restrictions in effect that cover any of them
+
+
+def load(releases: Sequence[Release]) -> Inputs:
+    policy = PolicyVersion.objects.governing()
+    release_ids = [r.pk for r in releases]
+    version_ids = {r.model_version_id for r in releases}
+    model_ids = {r.model_version.model_id for r in releases}
+    assessed = {r.model_version.assessed_policy_id for r in releases} - {None}
+    policies = {policy.pk: policy} if policy else {}
+    if assessed - policies.keys():
+        policies.update(PolicyVersion.objects.in_bulk(assessed - policies.keys()))
+    statuses: dict[tuple[str, int, str], SafeguardStatus] = {}
+    for row in SafeguardStatus.objects.select_related("implemented_by", "verified_by").filter(
+        Q(model_version__in=version_ids, release=None) | Q(release__in=release_ids)
+    ):
+        key = ("release", row.release_id) if row.release_id else ("version", row.model_version_id)
+        statuses[(*key, row.code)] = row
+    determinations: dict[int, list[dict[str, Any]]] = {pk: [] for pk in version_ids}
+    for version_id, threshold, outcome, level, run_id in (
+        Determination.objects.filter(model_version__in=version_ids)
+        .order_by("model_version_id", "threshold")
+        .values_list("model_version_id", "threshold", "outcome", "level", "deciding_run__run_id")
+    ):
+        determinations[version_id].append(
+            {"threshold": threshold, "outcome": outcome, "level": level, "deciding_run": run_id}
+        )
+    approvals: dict[int, list[str]] = {pk: [] for pk in release_ids}
+    for release_id, digest in Approval.objects.filter(release__in=release_ids).values_list(
+        "release_id", "assessment_sha256"
+    ):
+        approvals[release_id].append(digest)
+    decisions = list(
+        Decision.objects.filter(
+            state=Decision.State.IN_EFFECT, kind__in=["pause", "restrict"]
+        ).filter(
+            Q(release__in=release_ids) | Q(model_version__in=version_ids) | Q(model__in=model_ids)
+        )
+    )
+    return Inputs(
+        policy=policy,
+        data=content.in_force_content(policy.pk) if policy else None,
+        policies=policies,
+        statuses=statuses,
+        determinations=determinations,
+        approvals=approvals,
+        decisions=decisions,
+    )
+
+
 def required_safeguards(release: Release) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
     policy = PolicyVersion.objects.governing()
     if policy is None:
@@ -39,9 +103,21 @@ def required_safeguards(release: Release) -> tuple[dict[str, Any] | None, list[d
     return data, commitments.required_safeguards(data, level) if level else []
 
 
+def _required(data: dict[str, Any] | None, release: Release) -> list[dict[str, Any]]:
+    level = release.model_version.required_level
+    return commitments.required_safeguards(data, level) if data and level else []
+
+
+def _status(inputs: Inputs, release: Release, spec: dict[str, Any]) -> SafeguardStatus | None:
+    """A model-version-scope safeguard's row is shared by the version's releases; a
+    release-scope one is the release's own (an absent row is missing)."""
+    if spec["scope"] == "model_version":
+        return inputs.statuses.get(("version", release.model_version_id, spec["code"]))
+    return inputs.statuses.get(("release", release.pk, spec["code"]))
+
+
 def statuses_for(release: Release, safeguards: list[dict[str, Any]]) -> dict[str, SafeguardStatus]:
-    """Each required safeguard's status row: shared by the model version for model-version
-    scope, the release's own for release scope (absent rows are missing)."""
+    """Each required safeguard's status row (absent rows are missing)."""
     per_version = [s["code"] for s in safeguards if s["scope"] == "model_version"]
     per_release = [s["code"] for s in safeguards if s["scope"] == "release"]
     rows = SafeguardStatus.objects.select_related("implemented_by", "verified_by").filter(
@@ -51,38 +127,30 @@ def statuses_for(release: Release, safeguards: list[dict[str, Any]]) -> dict[str
     return {row.code: row for row in rows}
 
 
-def build(release: Release) -> Assessment:
-    data, safeguards = required_safeguards(release)
+def build(release: Release, inputs: Inputs | None = None) -> Assessment:
+    inputs = inputs or load([release])
+    data = inputs.data
     version = release.model_version
-    statuses = statuses_for(release, safeguards)
+    safeguards = _required(data, release)
     levels = {level["code"]: level for level in (data or {}).get("levels", [])}
     level = levels.get(version.required_level, {})
-    determinations = [
-        {
-            "threshold": d.threshold,
-            "outcome": d.outcome,
-            "level": d.level,
-            "deciding_run": d.deciding_run.run_id if d.deciding_run else None,
-        }
-        for d in version.determinations.select_related("deciding_run").order_by("threshold")
-    ]
+    assessed = inputs.policies.get(version.assessed_policy_id or 0)
+    states = {s["code"]: _status(inputs, release, s) for s in safeguards}
     body = {
         "release": release.pk,
         "context": release.context,
         "model_version": version.label,
-        "policy_version": f"{data['policy']['slug']}:{version.assessed_policy.number}"
-        if data and version.assessed_policy
+        "policy_version": f"{data['policy']['slug']}:{assessed.number}"
+        if data and assessed
         else None,
         "required_level": version.required_level or None,
-        "determinations": determinations,
+        "determinations": inputs.determinations.get(version.pk, []),
         "safeguards": [
             {
                 "code": s["code"],
                 "scope": s["scope"],
-                "state": statuses[s["code"]].state if s["code"] in statuses else "missing",
-                "evidence_sha256": statuses[s["code"]].evidence_sha256
-                if s["code"] in statuses
-                else "",
+                "state": row.state if (row := states[s["code"]]) else "missing",
+                "evidence_sha256": row.evidence_sha256 if row else "",
             }
             for s in safeguards
         ],
@@ -100,6 +168,14 @@ def covering(release: Release) -> Q:
     """Decisions scoped to the release, its model version or its whole model."""
     version = release.model_version
     return Q(release=release) | Q(model_version=version) | Q(model=version.model_id)
+
+
+def _covers(decision: Decision, release: Release) -> bool:
+    return (
+        decision.release_id == release.pk
+        or decision.model_version_id == release.model_version_id
+        or decision.model_id == release.model_version.model_id
+    )
 
 
 def decision_fact(decision: Decision) -> DecisionFact:
@@ -122,10 +198,9 @@ def decisions_in_effect(release: Release) -> list[Decision]:
     )
 
 
-def gate(release: Release, assessment: Assessment) -> Verdict:
-    approvals = list(
-        Approval.objects.filter(release=release).values_list("assessment_sha256", flat=True)
-    )
+def gate(release: Release, assessment: Assessment, inputs: Inputs | None = None) -> Verdict:
+    inputs = inputs or load([release])
+    approvals = inputs.approvals.get(release.pk, [])
     current = sum(1 for digest in approvals if digest == assessment.sha256)
     facts = GateInput(
         state=release.state,
@@ -136,7 +211,7 @@ def gate(release: Release, assessment: Assessment) -> Verdict:
         current_approvals=current,
         stale_approvals=len(approvals) - current,
         safeguards=[SafeguardFact(s["code"], s["state"]) for s in assessment.data["safeguards"]],
-        decisions=[decision_fact(d) for d in decisions_in_effect(release)],
+        decisions=[decision_fact(d) for d in inputs.decisions if _covers(d, release)],
         blocked=release.blocked_since is not None,
     )
     return verdict(facts)

@@ -8,6 +8,8 @@ quorum. Signers are serialised on the decision's row, so the quorum is counted e
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from datetime import datetime
 
 from django.contrib.auth.models import User
@@ -19,7 +21,7 @@ from django.utils import timezone
 from core import audit, signing
 from evaluations.models import Model, ModelVersion
 from governance import access as governance_access
-from governance.models import PolicyVersion
+from governance.models import PauseAuthority, PolicyVersion
 from releases import access, services
 from releases.models import Decision, DecisionSignature, Release
 
@@ -183,10 +185,30 @@ def affected_releases(decision: Decision) -> list[Release]:
     return list(releases.filter(model_version__model=decision.model))
 
 
-def notify_authorities(release: Release, subject: str, body: str) -> None:
-    """Email the designated authorities in scope of a release's model, after commit."""
-    slug = release.model_version.model.slug
-    authorities = governance_access.authorities_in_scope(slug, on=timezone.localdate())
-    emails = sorted({a.user.email for a in authorities if a.user.email})
+def authority_emails(model_slug: str, designated: list[PauseAuthority] | None = None) -> list[str]:
+    """The addresses of the designated authorities in scope of a model today."""
+    authorities = governance_access.authorities_in_scope(
+        model_slug, on=timezone.localdate(), designated=designated
+    )
+    return sorted({a.user.email for a in authorities if a.user.email})
+
+
+def batch_notifier() -> Callable[[Release, str, str], None]:
+    """``notify_authorities`` for a batch of releases: the authorities are read once."""
+    designated = functools.cache(governance_access.designated_authorities)
+    emails_for = functools.cache(lambda slug: authority_emails(slug, designated()))
+    return functools.partial(notify_authorities, emails_for=emails_for)
+
+
+def notify_authorities(
+    release: Release,
+    subject: str,
+    body: str,
+    *,
+    emails_for: Callable[[str], list[str]] = authority_emails,
+) -> None:
+    """Email the designated authorities in scope of a release's model, after commit (a batch
+    passes a cached ``emails_for``)."""
+    emails = emails_for(release.model_version.model.slug)
     if emails:
         transaction.on_commit(lambda: send_mail(subject, body, None, emails, fail_silently=True))

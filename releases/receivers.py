@@ -7,9 +7,9 @@ from typing import Any
 from releases import services
 
 
-def on_assessment_changed(sender: Any, version_id: int, **kwargs: Any) -> None:
+def on_assessment_changed(sender: Any, version_ids: list[int], **kwargs: Any) -> None:
     # Sent after the recompute commits: refresh gates and escalate in transactions of their own.
-    services.refresh_for_model_version(version_id)
+    services.refresh_for_model_versions(version_ids)
 
 
 def connect() -> None:

@@ -3,7 +3,10 @@ audit, and refresh the gate. Views, the API, commands and receivers all call the
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
@@ -34,13 +37,32 @@ def _locked(release: Release) -> Release:
     )
 
 
-def _move(actor: User | str, release: Release, target: str, now: datetime) -> None:
+@dataclass
+class Batch:
+    """Releases refreshed together: their inputs loaded at once; each row written once and
+    the audit events all at once by the caller when the batch is done."""
+
+    inputs: assessment.Inputs
+    events: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _record(batch: Batch | None, **event: Any) -> None:
+    if batch is None:
+        audit.record(**event)
+    else:
+        batch.events.append(event)
+
+
+def _move(
+    actor: User | str, release: Release, target: str, now: datetime, batch: Batch | None = None
+) -> None:
     workflow.check_move(release.state, target)
     before = release.state
     release.state = target
     release.state_changed_at = now
     release.save(update_fields=["state", "state_changed_at"])
-    audit.record(
+    _record(
+        batch,
         action=f"releases.release.{target}",
         actor=actor,
         obj=release,
@@ -50,39 +72,42 @@ def _move(actor: User | str, release: Release, target: str, now: datetime) -> No
     )
 
 
+GATE_FIELDS = [
+    "assessment_version", "assessment_sha256", "required_level", "level_defined",
+    "approval_quorum", "gate_allowed", "gate_reasons", "assessed_at", "blocked_since",
+]  # fmt: skip
+
+
 def gate_refresh(
-    release: Release, *, now: datetime | None = None, actor: str = "system:gate"
+    release: Release,
+    *,
+    now: datetime | None = None,
+    actor: str = "system:gate",
+    batch: Batch | None = None,
 ) -> Release:
     """Recompute the cached assessment and verdict of a (locked) release. A new assessment makes
-    earlier approvals stale: an approved release goes back to submitted."""
+    earlier approvals stale: an approved release goes back to submitted. In a batch, the row
+    and the events are left for the batch to write."""
     now = now or timezone.now()
-    current = assessment.build(release)
+    inputs = batch.inputs if batch else assessment.load([release])
+    current = assessment.build(release, inputs)
     changed = current.sha256 != release.assessment_sha256
     if changed:
         release.assessment_version += 1
         release.assessment_sha256 = current.sha256
         if release.state == workflow.APPROVED:
-            _move(actor, release, workflow.SUBMITTED, now)
+            _move(actor, release, workflow.SUBMITTED, now, batch)
     release.required_level = current.required_level
     release.level_defined = current.level_defined
     release.approval_quorum = current.approval_quorum
-    verdict = assessment.gate(release, current)
+    verdict = assessment.gate(release, current, inputs)
     release.gate_allowed, release.gate_reasons = verdict.allowed, verdict.reasons
     release.assessed_at = now
-    release.save(
-        update_fields=[
-            "assessment_version",
-            "assessment_sha256",
-            "required_level",
-            "level_defined",
-            "approval_quorum",
-            "gate_allowed",
-            "gate_reasons",
-            "assessed_at",
-        ]
-    )
+    if batch is None:
+        release.save(update_fields=GATE_FIELDS)
     if changed:
-        audit.record(
+        _record(
+            batch,
             action="releases.assessment.changed",
             actor=actor,
             obj=release,
@@ -285,29 +310,47 @@ def release_approve(
 
 
 OPEN = (workflow.SUBMITTED, workflow.APPROVED, workflow.DEPLOYED)
+REFRESH_BATCH = 100  # releases per transaction when a recompute changed many versions
 
 
-def refresh_for_model_version(version_id: int) -> list[Release]:
-    """The model version's assessment changed: refresh every open release's gate, and escalate
-    where the required level rose above what has been verified."""
+def refresh_for_model_versions(version_ids: Sequence[int]) -> list[Release]:
+    """These model versions' assessments changed: refresh every open release's gate, and
+    escalate where the required level rose above what has been verified. Releases are locked
+    in primary-key order and refreshed a batch at a time, each batch in one transaction."""
     from releases import decisions
 
-    refreshed = []
-    for pk in (
-        Release.objects.filter(model_version_id=version_id)
+    pks = list(
+        Release.objects.filter(model_version_id__in=version_ids)
         .exclude(state=workflow.WITHDRAWN)
+        .order_by("pk")
         .values_list("pk", flat=True)
-    ):
+    )
+    refreshed: list[Release] = []
+    notify = decisions.batch_notifier()
+    for start in range(0, len(pks), REFRESH_BATCH):
         with transaction.atomic():
-            release = _locked(Release(pk=pk))
-            before = release.required_level
-            gate_refresh(release)
-            _escalate(release, before, decisions.notify_authorities)
-        refreshed.append(release)
+            releases = list(
+                Release.objects.select_for_update(of=("self",))
+                .select_related("model_version__model")
+                .filter(pk__in=pks[start : start + REFRESH_BATCH])
+                .order_by("pk")
+            )
+            batch = Batch(assessment.load(releases))
+            for release in releases:
+                before = release.required_level
+                gate_refresh(release, batch=batch)
+                _escalate(release, before, notify, batch)
+                release.save(update_fields=GATE_FIELDS)
+            audit.record_many(batch.events)
+            refreshed += releases
     return refreshed
 
 
-def _escalate(release: Release, previous_level: str, notify: object) -> None:
+def refresh_for_model_version(version_id: int) -> list[Release]:
+    return refresh_for_model_versions([version_id])
+
+
+def _escalate(release: Release, previous_level: str, notify: object, batch: Batch) -> None:
     unverified = any(
         reason.startswith("safeguards not verified") for reason in release.gate_reasons
     )
@@ -315,15 +358,16 @@ def _escalate(release: Release, previous_level: str, notify: object) -> None:
     if release.state in OPEN and release.required_level != previous_level and unverified:
         if release.blocked_since is None:
             release.blocked_since = now
-            release.save(update_fields=["blocked_since"])
-            gate_refresh(release, now=now)
-            audit.record(
-                action="releases.release.blocked",
-                actor="system:gate",
-                obj=release,
-                subject=release,
-                before={"required_level": previous_level or None},
-                after={"required_level": release.required_level},
+            gate_refresh(release, now=now, batch=batch)
+            batch.events.append(
+                {
+                    "action": "releases.release.blocked",
+                    "actor": "system:gate",
+                    "obj": release,
+                    "subject": release,
+                    "before": {"required_level": previous_level or None},
+                    "after": {"required_level": release.required_level},
+                }
             )
             notify(
                 release,
@@ -334,12 +378,13 @@ def _escalate(release: Release, previous_level: str, notify: object) -> None:
             )
     elif release.blocked_since is not None and not unverified:
         release.blocked_since = None
-        release.save(update_fields=["blocked_since"])
-        gate_refresh(release, now=now)
-        audit.record(
-            action="releases.release.unblocked",
-            actor="system:gate",
-            obj=release,
-            subject=release,
-            after={"required_level": release.required_level},
+        gate_refresh(release, now=now, batch=batch)
+        batch.events.append(
+            {
+                "action": "releases.release.unblocked",
+                "actor": "system:gate",
+                "obj": release,
+                "subject": release,
+                "after": {"required_level": release.required_level},
+            }
         )

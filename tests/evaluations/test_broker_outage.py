@@ -27,7 +27,7 @@ def test_a_result_is_kept_when_the_broker_is_down_and_the_sweep_catches_up(
         "results": [{"metric": "includes/accuracy", "value": 0.7}],
     }
     with monkeypatch.context() as patch:
-        patch.setattr(tasks.recompute_model_version, "apply_async", broker_down)
+        patch.setattr(tasks.recompute_model_versions, "apply_async", broker_down)
         with django_capture_on_commit_callbacks(execute=True):
             response = client.post(
                 "/api/v1/evaluation-runs/",

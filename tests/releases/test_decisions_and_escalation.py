@@ -6,7 +6,7 @@ from django.core import mail
 from django.core.exceptions import PermissionDenied
 from django.db import connection
 
-from core import signing
+from core import audit, signing
 from core.models import AuditEvent
 from evaluations import ingestion, recompute
 from evaluations.ingestion import ResultInput, RunInput
@@ -183,3 +183,56 @@ def test_authorities_signing_at_the_same_moment_reach_the_quorum_exactly_once(
     assert AuditEvent.objects.filter(action="releases.decision.signed").count() == 2
     assert AuditEvent.objects.filter(action="releases.decision.in_effect").count() == 1
     assert Release.objects.get(pk=release.pk).gate_allowed is False
+
+
+@pytest.mark.parametrize("count", [2, 5])
+def test_gates_are_refreshed_in_batches_and_each_escalation_is_audited_once(
+    owner,
+    orion_21,
+    authority,
+    count,
+    django_assert_max_num_queries,
+    django_capture_on_commit_callbacks,
+):
+    authority.email = "ada@example.org"
+    authority.save()
+    contexts = list(Release.Context.values)[:count]
+    releases = [
+        services.release_submit(
+            actor=owner,
+            release=services.release_create(
+                actor=owner, model_version=orion_21, context=context, title=context
+            ),
+        )
+        for context in contexts
+    ]
+    run = RunInput(
+        model_version=orion_21.label,
+        evaluation="bio_expert_protocol_probe",
+        run_id="cross-4",
+        status="success",
+        completed_at=datetime.now(UTC),
+        results=(ResultInput("model_graded_qa/accuracy", 0.99),),
+    )
+    ingestion.ingest_runs(actor=owner, runs=[run], source="api")
+    recompute.recompute(orion_21.pk)
+    # Lock, inputs (policy, statuses, determinations, approvals, decisions), the governing
+    # policy and authorities for the emails, the audit chain (savepoints, head, insert); one row
+    # update per release.
+    with (
+        django_capture_on_commit_callbacks(execute=True),
+        django_assert_max_num_queries(16 + count),
+    ):
+        refreshed = services.refresh_for_model_versions([orion_21.pk])
+    assert sorted(r.pk for r in refreshed) == sorted(r.pk for r in releases)
+    for release in releases:
+        release.refresh_from_db()
+        assert (release.required_level, release.blocked_since is not None) == ("ASL-4", True)
+        assert (
+            AuditEvent.objects.filter(
+                action="releases.release.blocked", object_id=str(release.pk)
+            ).count()
+            == 1
+        )
+    assert len(mail.outbox) == count
+    assert audit.verify_chain().ok
