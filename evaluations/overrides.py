@@ -62,7 +62,7 @@ def override_record(
     policy = PolicyVersion.objects.governing()
     if policy is None:
         raise OverrideRefused("No policy is in force.")
-    data = content.in_force_content(policy.pk)
+    data = content.in_force_content(policy)
     spec = next((t for t in data["thresholds"] if t["code"] == threshold), None)
     if spec is None:
         raise OverrideRefused(f"{threshold} is not a threshold of the policy in force.")

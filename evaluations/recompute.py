@@ -143,7 +143,7 @@ def _assess(versions: list[ModelVersion], policy: PolicyVersion | None, now: dat
     ids = [v.pk for v in versions]
     assessed: dict[int, determinations.Assessment | None] = dict.fromkeys(ids)
     if policy is not None:
-        data = content.in_force_content(policy.pk)
+        data = content.in_force_content(policy)
         facts, overrides = _facts(ids), _overrides(ids, policy)
         for pk in ids:
             assessed[pk] = determinations.assess(data, facts[pk], now=now, overrides=overrides[pk])

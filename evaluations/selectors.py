@@ -30,7 +30,7 @@ def policy_content() -> tuple[PolicyVersion | None, dict[str, Any] | None]:
     policy = PolicyVersion.objects.governing()
     if policy is None:
         return None, None
-    return policy, content.in_force_content(policy.pk)
+    return policy, content.in_force_content(policy)
 
 
 PAGE_SIZE = 50

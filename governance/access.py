@@ -34,7 +34,11 @@ def can_create_policy(user: AnyUser) -> bool:
 
 def designated_authorities() -> list[PauseAuthority]:
     """The active people designated as authorities by the governing policy, any scope."""
-    policy = PolicyVersion.objects.governing()
+    return authorities_of(PolicyVersion.objects.governing())
+
+
+def authorities_of(policy: PolicyVersion | None) -> list[PauseAuthority]:
+    """The active people a policy version designates as authorities, any scope."""
     if policy is None:
         return []
     return list(
@@ -51,13 +55,16 @@ def authorities_in_scope(
     return [authority for authority in rows if authority.covers(model_slug, on)]
 
 
-def powers(user: AnyUser, model_slug: str, *, on: date) -> set[str]:
-    """The powers a person holds over a model on a day, as a designated authority."""
+def powers(
+    user: AnyUser, model_slug: str, *, on: date, designated: list[PauseAuthority] | None = None
+) -> set[str]:
+    """The powers a person holds over a model on a day, as a designated authority (among
+    ``designated``, when the caller has read them)."""
     if not access.is_active_user(user) or not isinstance(user, User):
         return set()
     return {
         power
-        for authority in authorities_in_scope(model_slug, on=on)
+        for authority in authorities_in_scope(model_slug, on=on, designated=designated)
         if authority.user_id == user.pk
         for power in authority.powers
     }

@@ -16,6 +16,7 @@ from typing import Any
 from django.db.models import Prefetch
 
 from core.canonical import canonical_json
+from governance import commitments
 from governance.models import (
     CapabilityThreshold,
     PauseAuthority,
@@ -144,18 +145,53 @@ def content_sha256(content: dict[str, Any]) -> str:
     return hashlib.sha256(canonical_json(signed)).hexdigest()
 
 
-def in_force_content(version_id: int) -> dict[str, Any]:
+def in_force_content(version: PolicyVersion | int) -> dict[str, Any]:
     """``version_content`` of a published (or superseded) version, built once per process: its
     content never changes (the database refuses), so it is keyed by its hash. A draft's is
-    built afresh each time. Callers get their own copy."""
-    row = (
-        PolicyVersion.objects.filter(pk=version_id)
-        .values_list("state", "content_sha256", "effective_from")
-        .first()
-    )
-    if row is None or row[0] == PolicyVersion.State.DRAFT or not row[1]:
-        return version_content(load_version(version_id))
-    return copy.deepcopy(_published(version_id, row[1], row[2]))
+    built afresh each time. Callers get their own copy. Given the version row just read (the
+    governing one, say), no query is needed to find the cached content."""
+    row = _cache_key(version)
+    if row is None:
+        return version_content(load_version(version if isinstance(version, int) else version.pk))
+    return copy.deepcopy(_published(*row))
+
+
+def required_safeguards(version: PolicyVersion, level: str) -> list[dict[str, Any]]:
+    """The safeguards ``level`` requires under a version in force: what a release page and a
+    gate need, without copying the whole content (cached like it)."""
+    row = _cache_key(version)
+    if row is None:
+        return commitments.required_safeguards(in_force_content(version), level)
+    return copy.deepcopy(_required(*row, level))
+
+
+def _cache_key(version: PolicyVersion | int) -> tuple[int, str, object] | None:
+    """What a published version's cached content is keyed by; None for a draft."""
+    if isinstance(version, int):
+        row = (
+            PolicyVersion.objects.filter(pk=version)
+            .values_list("state", "content_sha256", "effective_from")
+            .first()
+        )
+        if row is None:
+            return None
+        state, sha256, effective_from = row
+    else:
+        state, sha256, effective_from = (
+            version.state,
+            version.content_sha256,
+            version.effective_from,
+        )
+    if state == PolicyVersion.State.DRAFT or not sha256:
+        return None
+    return (version if isinstance(version, int) else version.pk), sha256, effective_from
+
+
+@functools.lru_cache(maxsize=128)
+def _required(
+    version_id: int, sha256: str, effective_from: object, level: str
+) -> list[dict[str, Any]]:
+    return commitments.required_safeguards(_published(version_id, sha256, effective_from), level)
 
 
 @functools.lru_cache(maxsize=32)

@@ -117,7 +117,7 @@ def _level(policy_ref: str | None, code: str) -> dict[str, Any]:
     version = PolicyVersion.objects.filter(policy__slug=slug, number=number or 0).first()
     if version is None:
         return {}
-    data = content.in_force_content(version.pk)
+    data = content.in_force_content(version)
     return next((level for level in data["levels"] if level["code"] == code), {})
 
 

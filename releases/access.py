@@ -32,7 +32,12 @@ def can_approve(user: AnyUser, release: Release, held: set[str]) -> bool:
     return release.requested_by_id != user.pk and release.state == "submitted" and "approve" in held
 
 
-def can_propose(user: AnyUser, kind: str, slug: str, *, on: date) -> bool:
+def can_propose(
+    user: AnyUser, kind: str, slug: str, *, on: date, held: set[str] | None = None
+) -> bool:
     """A decision of ``kind`` ("pause", "restrict" or "lift") on model ``slug`` is proposed by a
-    governance lead or by an authority holding that power then."""
-    return governance_access.can_edit_register(user) or holds_power(user, kind, slug, on=on)
+    governance lead or by an authority holding that power then (``held``: ``powers``, when the
+    caller has them)."""
+    if governance_access.can_edit_register(user):
+        return True
+    return kind in held if held is not None else holds_power(user, kind, slug, on=on)

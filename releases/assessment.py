@@ -85,7 +85,7 @@ def load(releases: Sequence[Release]) -> Inputs:
     )
     return Inputs(
         policy=policy,
-        data=content.in_force_content(policy.pk) if policy else None,
+        data=content.in_force_content(policy) if policy else None,
         policies=policies,
         statuses=statuses,
         determinations=determinations,
@@ -94,13 +94,16 @@ def load(releases: Sequence[Release]) -> Inputs:
     )
 
 
-def required_safeguards(release: Release) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
-    policy = PolicyVersion.objects.governing()
-    if policy is None:
-        return None, []
-    data = content.in_force_content(policy.pk)
+def required_safeguards(
+    release: Release, policy: PolicyVersion | None = None
+) -> list[dict[str, Any]]:
+    """The safeguards the release's required level calls for under the governing policy
+    (``policy``, when the caller has just read it)."""
+    policy = policy or PolicyVersion.objects.governing()
     level = release.model_version.required_level
-    return data, commitments.required_safeguards(data, level) if level else []
+    if policy is None or not level:
+        return []
+    return content.required_safeguards(policy, level)
 
 
 def _required(data: dict[str, Any] | None, release: Release) -> list[dict[str, Any]]:

@@ -12,6 +12,7 @@ from core.audit import subject_key
 from core.models import AuditEvent, Signature
 from core.selectors import newest_seqs
 from evaluations import access as evaluation_access
+from governance.models import PolicyVersion
 from releases import assessment
 from releases.models import Approval, Decision, Release, SafeguardStatus
 
@@ -20,46 +21,56 @@ def visible_releases(user: AnyUser) -> QuerySet[Release]:
     return Release.objects.filter(model_version__model__in=evaluation_access.visible_models(user))
 
 
-def release_page(release: Release) -> dict[str, Any]:
-    _, required = assessment.required_safeguards(release)
+def release_page(release: Release, policy: PolicyVersion | None) -> dict[str, Any]:
+    """Everything the release page shows, under the governing ``policy`` (read by the view)."""
+    required = assessment.required_safeguards(release, policy)
     statuses = assessment.statuses_for(release, required)
-    approvals = list(
-        Approval.objects.filter(release=release).select_related("approver", "signature")
-    )
+    approvals = list(Approval.objects.filter(release=release).select_related("approver"))
+    covering = list(
+        Decision.objects.filter(assessment.covering(release))
+        .select_related("lifts")
+        .annotate(signed=Count("signatures"))
+    )  # every decision that ever covered it: a few, and its history is filed under them
     return {
         "safeguards": [{"spec": spec, "status": statuses.get(spec["code"])} for spec in required],
         "approvals": [
             {"approval": a, "current": a.assessment_sha256 == release.assessment_sha256}
             for a in approvals
         ],
-        "decisions": assessment.decisions_in_effect(release),
-        "proposed": list(
-            Decision.objects.filter(state=Decision.State.PROPOSED)
-            .filter(assessment.covering(release))
-            .select_related("lifts")
-            .annotate(signed=Count("signatures"))
-        ),
+        "decisions": [
+            d
+            for d in covering
+            if d.state == Decision.State.IN_EFFECT and d.kind in ("pause", "restrict")
+        ],
+        "proposed": [d for d in covering if d.state == Decision.State.PROPOSED],
         "determinations": list(
-            release.model_version.determinations.select_related("deciding_run").order_by(
-                "threshold"
+            release.model_version.determinations.only(
+                "model_version", "threshold", "level", "outcome", "reason"
             )
         ),
-        "timeline": timeline(release),
+        "timeline": timeline(release, decision_ids=[d.pk for d in covering]),
     }
 
 
-def timeline(release: Release, limit: int = 30) -> list[AuditEvent]:
+def timeline(
+    release: Release, limit: int = 30, decision_ids: list[int] | None = None
+) -> list[AuditEvent]:
     """The latest events filed under the release or under a decision that covers it (a pause
     of its whole model shows on every one of its releases)."""
-    seqs = newest_seqs("subject", history_subjects(release), limit=limit)
-    return list(AuditEvent.objects.filter(seq__in=seqs).order_by("-seq"))
-
-
-def history_subjects(release: Release) -> list[str]:
-    """The audit subjects a release's history is filed under: itself and its decisions."""
-    decision_ids = Decision.objects.filter(assessment.covering(release)).values_list(
-        "pk", flat=True
+    seqs = newest_seqs("subject", history_subjects(release, decision_ids), limit=limit)
+    return list(
+        AuditEvent.objects.filter(seq__in=seqs)
+        .only("seq", "action", "actor_label", "occurred_at")
+        .order_by("-seq")
     )
+
+
+def history_subjects(release: Release, decision_ids: list[int] | None = None) -> list[str]:
+    """The audit subjects a release's history is filed under: itself and its decisions."""
+    if decision_ids is None:
+        decision_ids = list(
+            Decision.objects.filter(assessment.covering(release)).values_list("pk", flat=True)
+        )
     return [subject_key(release), *(f"releases.decision:{pk}" for pk in decision_ids)]
 
 

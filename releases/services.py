@@ -160,7 +160,7 @@ def release_withdraw(*, actor: User, release: Release) -> Release:
 
 
 def _status_row(release: Release, code: str) -> SafeguardStatus:
-    _, required = assessment.required_safeguards(release)
+    required = assessment.required_safeguards(release)
     spec = next((s for s in required if s["code"] == code), None)
     if spec is None:
         raise ReleaseError(f"{code} is not a safeguard this release requires")

@@ -18,6 +18,8 @@ from core import signing
 from core.api import content_length
 from evaluations import access as evaluation_access
 from evaluations.models import Model, ModelVersion
+from governance import access as governance_access
+from governance.models import PolicyVersion
 from releases import access, decisions, evidence, selectors, services, workflow
 from releases.forms import (
     ApprovalForm,
@@ -96,16 +98,18 @@ def release_detail(request: HttpRequest, pk: int) -> HttpResponse:
     release = _release(request, pk)
     user = core_access.acting_user(request)
     slug, today = release.model_version.model.slug, timezone.localdate()
-    held = access.powers(user, slug, on=today)
+    policy = PolicyVersion.objects.governing()
+    designated = governance_access.authorities_of(policy)
+    held = access.powers(user, slug, on=today, designated=designated)
     context = {
         "release": release,
-        **selectors.release_page(release),
+        **selectors.release_page(release, policy),
         "is_requester": release.requested_by_id == user.pk,
         "can_feed": access.can_request(user, release.model_version.model),
         "can_verify": access.can_verify(user),
         "can_approve": access.can_approve(user, release, held),
         "can_decide": bool(held & {"pause", "restrict", "lift"}),
-        "can_lift": access.can_propose(user, "lift", slug, on=today),
+        "can_lift": access.can_propose(user, "lift", slug, on=today, held=held),
         "evidence_form": EvidenceForm(),
         "evidence_accept": evidence.ACCEPT,
         "approval_form": ApprovalForm(initial={"seen_sha256": release.assessment_sha256}),

@@ -27,7 +27,7 @@ def approved_release(tmp_path, eager_tasks):
     seed_register(lead=people["lead"], authorities=[people["authority"], people["authority2"]])
     seed_models(owner=people["owner"], lead=people["lead"])
     release = seed_releases(owner=people["owner"])
-    for spec in services.assessment.required_safeguards(release)[1]:
+    for spec in services.assessment.required_safeguards(release):
         services.safeguard_implement(
             actor=people["owner"], release=release, code=spec["code"], text="in place"
         )

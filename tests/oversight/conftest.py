@@ -12,7 +12,7 @@ RATIONALE = "Red-team found a working jailbreak for the bio classifier."
 def sign_all(release, verifier, approvers):
     """Evidence by the requester, verification by ``verifier``, approvals by ``approvers``."""
     release.refresh_from_db()
-    for spec in services.assessment.required_safeguards(release)[1]:
+    for spec in services.assessment.required_safeguards(release):
         services.safeguard_implement(
             actor=release.requested_by, release=release, code=spec["code"], text="in place"
         )

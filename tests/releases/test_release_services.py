@@ -23,7 +23,7 @@ def release(owner, orion_21):
 def _all_safeguards(release):
     from releases import assessment
 
-    return [s["code"] for s in assessment.required_safeguards(release)[1]]
+    return [s["code"] for s in assessment.required_safeguards(release)]
 
 
 def _implement_and_verify_all(owner, verifier, release):
