@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test check venv browser worker beat bench bench-audit bench-scale bench-ingest clean
+.PHONY: run test check faults venv browser worker beat bench bench-audit bench-scale bench-ingest clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed; set PYTHON=/path/to/python3.11")'
@@ -39,6 +39,11 @@ browser:
 # plus the tests that need a real Celery worker on Redis.
 test: $(VENV)/.installed-test browser
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# Faults injected on the services tier: a worker killed mid-task, Redis stopped, database
+# connections cut, tasks delivered twice (tests/faults; PostgreSQL must be running).
+faults: $(VENV)/.installed-test
+	scripts/faults $(PYTEST_ARGS)
 
 check: $(VENV)/.installed-test
 	$(BIN)/ruff check .

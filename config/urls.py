@@ -14,3 +14,5 @@ urlpatterns = [
     path("", include("oversight.urls")),
     path("", include("core.urls")),
 ]
+
+handler500 = "core.errors.server_error"

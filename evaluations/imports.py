@@ -94,7 +94,15 @@ def _progress(job: ImportJob, **fields: object) -> None:
 
 
 def import_job_run(job_id: str) -> ImportJob:
-    """Idempotent: a finished job is left alone; a crashed one runs again from the upload."""
+    """Idempotent: a finished job is left alone; a crashed one runs again from the upload; a
+    second delivery while it runs elsewhere leaves it to that run."""
+    with jobs.exclusive(f"evaluations.import:{job_id}") as ours:
+        if not ours:
+            return ImportJob.objects.get(pk=job_id)
+        return _run(job_id)
+
+
+def _run(job_id: str) -> ImportJob:
     job = ImportJob.objects.select_related("requested_by").get(pk=job_id)
     if job.finished:
         return job

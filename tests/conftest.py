@@ -23,12 +23,15 @@ def services_enabled() -> bool:
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """The services tier's tests need PostgreSQL, Redis and a worker process: on the embedded
-    default they are deselected (reported as such), never skipped."""
-    if services_enabled():
-        return
+    default they are deselected (reported as such), never skipped. The fault tests need a
+    Redis of their own as well (``make faults``)."""
+    services, faults = services_enabled(), bool(os.environ.get("FAULTS_REDIS_PORT"))
     keep, drop = [], []
     for item in items:
-        (drop if item.get_closest_marker("services") else keep).append(item)
+        unwanted = (item.get_closest_marker("services") and not services) or (
+            item.get_closest_marker("faults") and not faults
+        )
+        (drop if unwanted else keep).append(item)
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep

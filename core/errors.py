@@ -1,0 +1,34 @@
+"""What a request that failed on the server gets back.
+
+A database that cannot be reached (down, restarting, a connection cut mid-request, a lock it
+gave up waiting for) is answered with 503 and ``Retry-After``: the request's transaction was
+rolled back by the database, so nothing of it was stored and repeating it is safe. Anything
+else is a plain 500. Neither page touches the database (no context processors, no session).
+"""
+
+from __future__ import annotations
+
+import sys
+
+from django.db import InterfaceError, OperationalError
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.template.loader import render_to_string
+
+DATABASE_UNAVAILABLE = (OperationalError, InterfaceError)
+RETRY_AFTER_SECONDS = 30
+UNAVAILABLE = "The database is unavailable; nothing was stored. Try again in a moment."
+FAILED = "Something went wrong on the server; the error has been logged."
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """``handler500``: Django calls it while handling the exception, so it is at hand."""
+    unavailable = isinstance(sys.exc_info()[1], DATABASE_UNAVAILABLE)
+    status, detail = (503, UNAVAILABLE) if unavailable else (500, FAILED)
+    response: HttpResponse
+    if request.path.startswith("/api/"):
+        response = JsonResponse({"detail": detail}, status=status)
+    else:
+        response = HttpResponse(render_to_string(f"{status}.html"), status=status)
+    if unavailable:
+        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
