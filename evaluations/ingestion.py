@@ -19,7 +19,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from core import audit, jobs
+from core import audit, bulk, jobs
 from core.canonical import canonical_json, format_timestamp
 from evaluations import access
 from evaluations.models import Evaluation, EvaluationRun, ModelVersion, RawFile, Result
@@ -147,6 +147,8 @@ def _resolve(
     evaluations = Evaluation.objects.in_bulk(
         list({run.evaluation for run in runs}), field_name="key"
     )
+    # Whether the caller may feed each model, asked once per model, not once per run.
+    feeds = {v.model_id: access.can_feed(actor, v.model) for v in versions.values()}
     for index, run in enumerate(runs):
         version = versions.get(run.model_version)
         if version is None:
@@ -154,7 +156,7 @@ def _resolve(
                 f"unknown model version {run.model_version!r}: register it first "
                 "(POST /api/v1/model-versions/)"
             )
-        elif not access.can_feed(actor, version.model):
+        elif not feeds[version.model_id]:
             errors.setdefault(f"runs[{index}].model_version", []).append(
                 f"you may not add results to {run.model_version!r}"
             )
@@ -247,34 +249,39 @@ def _store(
     def key(run: RunInput) -> tuple[int, str]:
         return versions[run.model_version].pk, run.run_id
 
-    Result.objects.bulk_create(
-        Result(
-            run=by_id[key(run)],
-            metric=r.metric,
-            value=float(r.value),
-            stderr=r.stderr,
-            samples=r.samples,
-        )
-        for run in runs
-        for r in run.results
+    bulk.insert(
+        [
+            Result(
+                run=by_id[key(run)],
+                metric=r.metric,
+                value=float(r.value),
+                stderr=r.stderr,
+                samples=r.samples,
+            )
+            for run in runs
+            for r in run.results
+        ]
     )
-    for run in runs:
-        stored = by_id[key(run)]
-        audit.record(
-            action="evaluations.run.received",
-            actor=actor,
-            obj=stored,
-            subject=stored.model_version,
-            reason=source,
-            after={
-                "run_id": run.run_id,
-                "evaluation": run.evaluation,
-                "status": run.status,
-                "model_version": run.model_version,
-                "results": {r.metric: r.value for r in run.results},
-                "raw_sha256": raw_file.sha256 if raw_file else None,
-            },
-        )
+    audit.record_many(
+        [
+            {
+                "action": "evaluations.run.received",
+                "actor": actor,
+                "obj": by_id[key(run)],
+                "subject": by_id[key(run)].model_version,
+                "reason": source,
+                "after": {
+                    "run_id": run.run_id,
+                    "evaluation": run.evaluation,
+                    "status": run.status,
+                    "model_version": run.model_version,
+                    "results": {r.metric: r.value for r in run.results},
+                    "raw_sha256": raw_file.sha256 if raw_file else None,
+                },
+            }
+            for run in runs
+        ]
+    )
     return [by_id[key(run)] for run in runs]
 
 
