@@ -50,6 +50,7 @@ check: $(VENV)/.installed-test
 	$(BIN)/ruff format --check .
 	env -u DATABASE_URL -u REDIS_URL $(BIN)/mypy
 	env -u DATABASE_URL -u REDIS_URL $(BIN)/python manage.py makemigrations --check --dry-run
+	$(BIN)/bandit -c pyproject.toml -r core governance evaluations releases oversight config benchmarks -q
 
 # Production-like processes for a services setup (DATABASE_URL and REDIS_URL set).
 worker: $(VENV)/.installed-run

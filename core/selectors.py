@@ -50,7 +50,7 @@ def newest_seqs(
         chunk = values[start : start + _UNION_MEMBERS]
         # Table and column names come from the model and the set above, never from input.
         members = " UNION ALL ".join(
-            f"SELECT seq FROM (SELECT seq FROM {table} WHERE {column} = %s{bound} "  # noqa: S608
+            f"SELECT seq FROM (SELECT seq FROM {table} WHERE {column} = %s{bound} "  # noqa: S608  # nosec B608
             f"ORDER BY seq DESC LIMIT %s) AS part{n}"
             for n in range(len(chunk))
         )
@@ -59,7 +59,8 @@ def newest_seqs(
             params += [value, *([before] if before else []), limit]
         with connection.cursor() as cursor:
             cursor.execute(
-                f"SELECT seq FROM ({members}) AS merged ORDER BY seq DESC LIMIT %s",  # noqa: S608
+                f"SELECT seq FROM ({members}) AS merged "  # noqa: S608  # nosec B608
+                "ORDER BY seq DESC LIMIT %s",
                 [*params, limit],
             )
             found += [row[0] for row in cursor.fetchall()]

@@ -86,6 +86,16 @@ def password_set_in_console(*, actor: Actor, user: AbstractUser) -> None:
 
 
 @transaction.atomic
+def password_reset(*, user: AbstractUser, password: str) -> None:
+    """The person proved they hold the account's mailbox (a reset link) and chose a new
+    password. Never recorded: the password. Changing it spends the link (its token hashes the
+    old password) and ends every other session of theirs (their session hash changes)."""
+    user.set_password(password)
+    user.save(update_fields=["password"])
+    audit.record(action="core.password.reset", actor=user, obj=user)
+
+
+@transaction.atomic
 def role_grant(*, actor: Actor, user: AbstractUser, role: Role) -> bool:
     group, _ = Group.objects.get_or_create(name=role.name)
     if user.groups.filter(pk=group.pk).exists():

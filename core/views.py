@@ -1,13 +1,18 @@
 from __future__ import annotations
 
+from typing import Any
+
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.contrib.auth.forms import PasswordResetForm, SetPasswordForm
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
-from core import access, health, tokens
+from core import access, health, services, tokens
 from core import dashboard as dashboard_panels
 from core.forms import ApiTokenForm
 from core.models import ApiToken
@@ -16,6 +21,54 @@ login = access.requires(access.PUBLIC)(
     auth_views.LoginView.as_view(redirect_authenticated_user=True)
 )
 logout = access.requires(access.SIGNED_IN)(auth_views.LogoutView.as_view())
+
+
+# Password reset by e-mail. The request page answers the same whether or not an account uses
+# the address (no enumeration); the link works once, for PASSWORD_RESET_TIMEOUT seconds, and
+# setting the password ends the person's other sessions (their session hash changes).
+def _reset_minutes() -> int:
+    return int(settings.PASSWORD_RESET_TIMEOUT) // 60
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    template_name = "registration/password_reset_form.html"
+    email_template_name = "registration/password_reset_email.txt"
+    subject_template_name = "registration/password_reset_subject.txt"
+    success_url = reverse_lazy("password-reset-done")
+
+    def form_valid(self, form: PasswordResetForm) -> HttpResponse:
+        self.extra_email_context = {"timeout_minutes": _reset_minutes()}
+        return super().form_valid(form)
+
+
+class PasswordResetDoneView(auth_views.PasswordResetDoneView):
+    template_name = "registration/password_reset_done.html"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        return {**super().get_context_data(**kwargs), "timeout_minutes": _reset_minutes()}
+
+
+password_reset = access.requires(access.PUBLIC)(PasswordResetView.as_view())
+password_reset_done = access.requires(access.PUBLIC)(PasswordResetDoneView.as_view())
+
+
+class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    template_name = "registration/password_reset_confirm.html"
+    success_url = reverse_lazy("password-reset-complete")
+
+    def form_valid(self, form: SetPasswordForm) -> HttpResponse:  # type: ignore[type-arg]
+        # Through the audited service rather than form.save(); the link is then spent.
+        services.password_reset(user=form.user, password=form.cleaned_data["new_password1"])
+        del self.request.session[auth_views.INTERNAL_RESET_SESSION_TOKEN]
+        return HttpResponseRedirect(self.get_success_url())
+
+
+password_reset_confirm = access.requires(access.PUBLIC)(PasswordResetConfirmView.as_view())
+password_reset_complete = access.requires(access.PUBLIC)(
+    auth_views.PasswordResetCompleteView.as_view(
+        template_name="registration/password_reset_complete.html"
+    )
+)
 
 
 @access.requires(access.SIGNED_IN)

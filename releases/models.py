@@ -215,6 +215,6 @@ def model_id_of(obj: Release | Decision) -> int:
             return ModelVersion.objects.values_list("model_id", flat=True).get(
                 pk=obj.model_version_id
             )
-        assert obj.release is not None  # a decision has exactly one scope (constraint)
+        assert obj.release is not None  # nosec B101  # exactly one scope (a constraint)
         obj = obj.release
     return obj.model_version.model_id

@@ -27,7 +27,7 @@ import io
 import json
 import math
 import shutil
-import subprocess
+import subprocess  # nosec B404  # runs openssl only
 import sys
 import tempfile
 import zipfile
@@ -95,7 +95,7 @@ class Verifier:
             paths["key.pem"].write_bytes(self.public_pem)
             paths["msg"].write_bytes(message)
             paths["sig"].write_bytes(signature)
-            done = subprocess.run(
+            done = subprocess.run(  # nosec B603 B607  # the auditor's openssl, fixed argv
                 [
                     "openssl",
                     "pkeyutl",

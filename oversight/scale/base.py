@@ -85,7 +85,7 @@ class _Base:
 
     def _rng(self, phase: str) -> random.Random:
         # Reproducible data, not secrets: one generator per phase, seeded by the options.
-        return random.Random(f"seed_scale:{self.seed}:{phase}")  # noqa: S311
+        return random.Random(f"seed_scale:{self.seed}:{phase}")  # noqa: S311  # nosec B311
 
     def _id(self, model: type[models.Model]) -> int:
         """Ids are given here, from the table's largest: the same on every run."""

@@ -186,7 +186,7 @@ class _DecisionPlan:
 
     @property
     def _model(self) -> _ModelPlan:
-        assert self.model is not None  # a decision has exactly one scope
+        assert self.model is not None  # nosec B101  # a decision has exactly one scope
         return self.model
 
     def display(self, state: str) -> str:  # str(Decision) in that state

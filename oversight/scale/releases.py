@@ -192,7 +192,7 @@ class _Releases(_Runs):
             if kind == "restrict":
                 decision.allowed_contexts = sorted(rng.sample(_CONTEXTS, rng.randint(1, 3)))
             if len(signed) == 2:
-                assert decision.in_effect_at is not None
+                assert decision.in_effect_at is not None  # nosec B101  # signed at quorum
                 at = decision.in_effect_at + timedelta(hours=rng.uniform(1, 168))
                 lift = self._decision(rng, "lift", at, signed[1], quorum, authorities, target)
                 lift.lifts, decision.state = decision, "lifted"
@@ -354,7 +354,7 @@ class _Releases(_Runs):
                             request_id=request, scope=scope)  # fmt: skip
             elif step.kind == "verify":
                 status = status_of(step.code)
-                assert status is not None
+                assert status is not None  # nosec B101  # type narrowing: planned above
                 status.state, status.verified_by, status.verified_at = "verified", person, at
                 self._event(at, "releases.safeguard.verified", person,
                             obj=("releases.safeguardstatus", status.pk, f"{step.code}: verified"),

@@ -140,7 +140,7 @@ class _Runs(_Register):
             batches += 1
             request = self._request(rng)
             last_completed = batch[-1][0].completed_at
-            assert last_completed is not None
+            assert last_completed is not None  # nosec B101  # type narrowing: runs are completed
             received = max(received, last_completed) + timedelta(seconds=rng.uniform(30, 600))
             for offset, (run, pk) in enumerate(batch):
                 at = received + timedelta(microseconds=offset)

@@ -1,5 +1,6 @@
 import pytest
 from django.conf import settings
+from django.test import Client
 from django.urls import reverse
 
 from core.models import AuditEvent
@@ -107,3 +108,83 @@ def test_an_inactive_person_cannot_sign_in(client, owner):
     owner.save()
     assert _sign_in(client, "omar", PASSWORD).status_code == 200
     assert "_auth_user_id" not in client.session
+
+
+# --- Re-authentication at signing shares the sign-in lockout ----------------------------------
+# A signed act asks for the password again (core/signing.py). Without a limit there, anyone
+# holding a session (a borrowed laptop, a stolen cookie) could guess the password at will.
+
+
+def _sign_form(client, version):
+    url = reverse("governance:version-sign", args=[version.policy.slug, version.number])
+    digest = client.get(url).context["form"].initial["content_sha256"]
+    return url, {"content_sha256": digest, "confirm": "on"}
+
+
+def _draft(lead):
+    from governance import services
+
+    return services.template_load(actor=lead, name="rsp")
+
+
+def test_wrong_passwords_when_signing_lock_signing_and_sign_in(client, lead):
+    from core.models import Signature
+
+    client.force_login(lead)
+    version = _draft(lead)
+    url, form = _sign_form(client, version)
+    for _ in range(settings.AXES_FAILURE_LIMIT - 1):
+        refused = client.post(url, {**form, "password": "guess"})
+        assert refused.status_code == 400
+        assert b"That password is not correct" in refused.content
+    locked = client.post(url, {**form, "password": "guess"})
+    assert locked.status_code == 429
+    # The right password no longer signs from this address, nor signs in.
+    assert client.post(url, {**form, "password": PASSWORD}).status_code == 429
+    assert not Signature.objects.exists()
+    assert _sign_in(Client(), "lena", PASSWORD).status_code == 429
+    events = AuditEvent.objects.filter(action="core.signature.refused", actor=lead)
+    assert events.count() == settings.AXES_FAILURE_LIMIT + 1
+    # From another address the right password still signs: the lockout is what refused it.
+    other = {"REMOTE_ADDR": "10.9.8.7"}
+    signed = client.post(url, {**form, "password": PASSWORD}, **other)
+    assert signed.status_code == 302
+    assert Signature.objects.filter(signer=lead).count() == 1
+
+
+def test_failures_at_sign_in_and_at_signing_count_together(client, lead):
+    from core.models import Signature
+
+    for _ in range(settings.AXES_FAILURE_LIMIT - 1):
+        assert _sign_in(Client(), "lena", "guess").status_code == 200
+    client.force_login(lead)
+    url, form = _sign_form(client, _draft(lead))
+    assert client.post(url, {**form, "password": "guess"}).status_code == 429
+    assert client.post(url, {**form, "password": PASSWORD}).status_code == 429
+    assert not Signature.objects.exists()
+
+
+def test_wrong_passwords_when_approving_by_api_lock_the_approver(client, lead, owner, authority):
+    """Through the API with a token (no session, no lockout page): still refused."""
+    from core import tokens
+    from releases.models import Approval
+    from tests.security import world
+
+    release = world.build(lead=lead, owner=owner, authority=authority)["release"]
+    key = tokens.token_create(actor=authority, user=authority, name="ci").key
+    url = reverse("api:release-approvals", args=[release.pk])
+    body = {"assessment_sha256": release.assessment_sha256}
+    headers = {"HTTP_AUTHORIZATION": f"Token {key}", "content_type": "application/json"}
+    for _ in range(settings.AXES_FAILURE_LIMIT - 1):
+        response = client.post(url, {**body, "password": "guess"}, **headers)
+        assert response.status_code == 403
+        assert response.json() == {"detail": "That password is not correct. Nothing was signed."}
+    # The failure that reaches the limit, and the right password after it: the lockout answer.
+    assert client.post(url, {**body, "password": "guess"}, **headers).status_code == 429
+    assert client.post(url, {**body, "password": PASSWORD}, **headers).status_code == 429
+    assert not Approval.objects.exists()
+    assert _sign_in(Client(), "ada", PASSWORD).status_code == 429
+    # The same request from another address signs: only the lockout refused it.
+    response = client.post(url, {**body, "password": PASSWORD}, REMOTE_ADDR="10.9.8.7", **headers)
+    assert response.status_code == 201, response.content
+    assert Approval.objects.filter(approver=authority).count() == 1

@@ -2,6 +2,11 @@
 
 Adding a URL without adding it here fails ``test_every_url_is_in_the_matrix``; a view without
 an ``@access.requires`` declaration fails ``test_every_view_declares_who_may_call_it``.
+
+Each persona gets exactly one answer per URL: the page (allowed), 404 (the URL names an object
+the persona may not see: its existence must not leak), or 403 (the persona sees the object, or
+the URL names none, but may not do this). The API is checked twice: with the session and with
+an API token, the way machines call it.
 """
 
 from __future__ import annotations
@@ -174,6 +179,9 @@ class Entry:
     kwargs: Callable[[World], dict[str, Any]] = field(default=lambda world: {})
     ok_status: tuple[int, ...] = (200,)
     api: bool = False  # anonymous callers get 401, not a login redirect
+    # Signed-in personas who may not see the object the URL names: 404, as if it did not
+    # exist. Every other persona not allowed gets 403.
+    hidden: frozenset[str] = frozenset()
 
 
 LEADS = frozenset({"lead", "superuser"})
@@ -181,10 +189,23 @@ AUDITORS = frozenset({"lead", "auditor", "superuser"})
 OWNERS = frozenset({"owner", "superuser"})
 # Who sees Orion (owned by the owner persona): its owner and every role with global read.
 SEE_ORION = frozenset({"owner", "lead", "authority", "auditor", "superuser"})
+NOT_ORION = frozenset({"outsider"})
+# An import job is visible to the person who started it (the owner) and to superusers.
+NOT_THE_JOB = frozenset({"outsider", "lead", "authority", "auditor"})
 
 
 MATRIX: dict[str, Entry] = {
     "login": Entry(allowed=frozenset(PERSONAS), public=True),
+    # Password reset: open to everyone (a signed-in person may reset too). The link here is a
+    # forged one: the page says the link does not work.
+    "password-reset": Entry(allowed=frozenset(PERSONAS), public=True),
+    "password-reset-done": Entry(allowed=frozenset(PERSONAS), public=True),
+    "password-reset-confirm": Entry(
+        allowed=frozenset(PERSONAS),
+        public=True,
+        kwargs=lambda world: {"uidb64": "MQ", "token": "cx4vfk-0123456789abcdef0123456789abcdef"},
+    ),
+    "password-reset-complete": Entry(allowed=frozenset(PERSONAS), public=True),
     # 503 when a worker is down: the page itself is open to all.
     "healthz": Entry(allowed=frozenset(PERSONAS), public=True, ok_status=(200, 503)),
     "logout": Entry(allowed=SIGNED_IN, method="post", ok_status=(302,)),
@@ -233,59 +254,74 @@ MATRIX: dict[str, Entry] = {
     "evaluations:evaluations": Entry(allowed=SIGNED_IN),
     "evaluations:evaluation-new": Entry(allowed=LEADS),
     "evaluations:evaluation": Entry(allowed=SIGNED_IN, kwargs=World.evaluation),
-    "evaluations:model": Entry(allowed=SEE_ORION, kwargs=World.model),
-    "evaluations:version": Entry(allowed=SEE_ORION, kwargs=World.model_version),
-    "evaluations:version-new": Entry(allowed=OWNERS, kwargs=World.model),
+    "evaluations:model": Entry(allowed=SEE_ORION, kwargs=World.model, hidden=NOT_ORION),
+    "evaluations:version": Entry(allowed=SEE_ORION, kwargs=World.model_version, hidden=NOT_ORION),
+    "evaluations:version-new": Entry(allowed=OWNERS, kwargs=World.model, hidden=NOT_ORION),
     # Signed overrides: governance leads, or authorities holding the approve power in scope
     # (the World's policy names none).
-    "evaluations:override-new": Entry(allowed=LEADS, kwargs=World.model_version),
+    "evaluations:override-new": Entry(allowed=LEADS, kwargs=World.model_version, hidden=NOT_ORION),
     # Imports: anyone signed in opens the page (it lists only what they may feed); a job is
     # visible to the person who started it.
     "evaluations:import-new": Entry(allowed=SIGNED_IN),
-    "evaluations:import": Entry(allowed=OWNERS, kwargs=World.import_job),
-    "evaluations:import-status": Entry(allowed=OWNERS, kwargs=World.import_job),
+    "evaluations:import": Entry(allowed=OWNERS, kwargs=World.import_job, hidden=NOT_THE_JOB),
+    "evaluations:import-status": Entry(allowed=OWNERS, kwargs=World.import_job, hidden=NOT_THE_JOB),
     "api:imports": Entry(allowed=SIGNED_IN, method="post", api=True, ok_status=(400,)),
-    "api:import": Entry(allowed=OWNERS, api=True, kwargs=World.import_job),
+    "api:import": Entry(allowed=OWNERS, api=True, kwargs=World.import_job, hidden=NOT_THE_JOB),
     # Releases: those who see the model see its releases; each move has its own people. The
     # World's policy names no authority, so nobody may approve or sign a decision in it.
     "releases:index": Entry(allowed=SIGNED_IN),
     "releases:release-new": Entry(allowed=SIGNED_IN),
-    "releases:release": Entry(allowed=SEE_ORION, kwargs=World.release),
+    "releases:release": Entry(allowed=SEE_ORION, kwargs=World.release, hidden=NOT_ORION),
     "releases:submit": Entry(
-        allowed=frozenset({"owner"}), method="post", kwargs=World.release, ok_status=(302,)
+        allowed=frozenset({"owner"}),
+        method="post",
+        kwargs=World.release,
+        ok_status=(302,),
+        hidden=NOT_ORION,
     ),
     "releases:withdraw": Entry(
-        allowed=OWNERS, method="post", kwargs=World.release, ok_status=(302,)
+        allowed=OWNERS, method="post", kwargs=World.release, ok_status=(302,), hidden=NOT_ORION
     ),
     "releases:implement": Entry(
-        allowed=OWNERS, method="post", kwargs=World.release_safeguard, ok_status=(302,)
+        allowed=OWNERS,
+        method="post",
+        kwargs=World.release_safeguard,
+        ok_status=(302,),
+        hidden=NOT_ORION,
     ),
     "releases:verify": Entry(
         allowed=frozenset({"lead", "authority", "superuser"}),
         method="post",
         kwargs=World.release_safeguard,
+        hidden=NOT_ORION,
         ok_status=(302,),
     ),
-    "releases:approve": Entry(allowed=frozenset(), method="post", kwargs=World.release),
-    "releases:decision-propose": Entry(
-        allowed=LEADS, method="post", kwargs=World.release, ok_status=(302,)
+    "releases:approve": Entry(
+        allowed=frozenset(), method="post", kwargs=World.release, hidden=NOT_ORION
     ),
-    "releases:decision-sign": Entry(allowed=frozenset(), method="post", kwargs=World.decision),
+    "releases:decision-propose": Entry(
+        allowed=LEADS, method="post", kwargs=World.release, ok_status=(302,), hidden=NOT_ORION
+    ),
+    "releases:decision-sign": Entry(
+        allowed=frozenset(), method="post", kwargs=World.decision, hidden=NOT_ORION
+    ),
     # Proposing a lift: leads (the World's decision is not in effect, so it is refused with a
     # message on the release page).
     "releases:decision-lift": Entry(
-        allowed=LEADS, method="post", kwargs=World.decision, ok_status=(302,)
+        allowed=LEADS, method="post", kwargs=World.decision, ok_status=(302,), hidden=NOT_ORION
     ),
-    "releases:evidence": Entry(allowed=SEE_ORION, kwargs=World.release_evidence),
+    "releases:evidence": Entry(allowed=SEE_ORION, kwargs=World.release_evidence, hidden=NOT_ORION),
     # The API: token or session; 401 without credentials.
     "api:evaluation-runs": Entry(allowed=SIGNED_IN, method="post", api=True, ok_status=(400,)),
     "api:model-versions": Entry(allowed=SIGNED_IN, api=True),
-    "api:model-version": Entry(allowed=SEE_ORION, api=True, kwargs=World.model_version),
-    "api:release-gate": Entry(allowed=SEE_ORION, api=True, kwargs=World.release),
+    "api:model-version": Entry(
+        allowed=SEE_ORION, api=True, kwargs=World.model_version, hidden=NOT_ORION
+    ),
+    "api:release-gate": Entry(allowed=SEE_ORION, api=True, kwargs=World.release, hidden=NOT_ORION),
     # Approving needs the approve power (nobody holds it in the World): 400 for an empty body
     # comes only after that check passes, so everyone who sees the release gets 403.
     "api:release-approvals": Entry(
-        allowed=frozenset(), method="post", api=True, kwargs=World.release
+        allowed=frozenset(), method="post", api=True, kwargs=World.release, hidden=NOT_ORION
     ),
     "api:schema": Entry(allowed=SIGNED_IN, api=True),
     "api:docs": Entry(allowed=SIGNED_IN, api=True),
@@ -332,6 +368,24 @@ def as_persona(client, request):
     return login
 
 
+def expected_status(name: str, persona: str) -> tuple[int, ...]:
+    """The one answer ``persona`` may get from ``name`` (anonymous callers of the web pages
+    are redirected to the login page instead)."""
+    entry = MATRIX[name]
+    if persona == "anonymous" and entry.api:
+        return (401,)
+    if persona in entry.allowed:
+        return (302,) if (name == "login" and persona != "anonymous") else entry.ok_status
+    return (404,) if persona in entry.hidden else (403,)
+
+
+@pytest.mark.parametrize("name", sorted(MATRIX))
+def test_hidden_personas_are_neither_allowed_nor_anonymous(name):
+    entry = MATRIX[name]
+    assert not entry.hidden & entry.allowed
+    assert entry.hidden <= SIGNED_IN
+
+
 @pytest.mark.django_db
 @pytest.mark.parametrize("persona", PERSONAS)
 @pytest.mark.parametrize("name", sorted(MATRIX))
@@ -340,16 +394,39 @@ def test_the_matrix_holds(name, persona, as_persona):
     client = as_persona(persona)
     url = reverse(name, kwargs=entry.kwargs(World()))
     response = getattr(client, entry.method)(url)
-    if persona == "anonymous" and entry.api:
-        assert response.status_code in (401, 403)
-    elif persona == "anonymous" and not entry.public:
+    if persona == "anonymous" and not entry.public and not entry.api:
         assert response.status_code == 302
         assert response["Location"].startswith(f"{reverse('login')}?next=")
-    elif persona in entry.allowed:
-        expected = (302,) if (name == "login" and persona != "anonymous") else entry.ok_status
-        assert response.status_code in expected
     else:
-        assert response.status_code in (403, 404)
+        assert response.status_code in expected_status(name, persona)
+
+
+API = sorted(name for name, entry in MATRIX.items() if entry.api)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("persona", sorted(SIGNED_IN))
+@pytest.mark.parametrize("name", API)
+def test_the_api_matrix_holds_for_token_callers(name, persona, client, request):
+    """Machines call the API with a token and no session: the same answers."""
+    from core import tokens
+
+    person = request.getfixturevalue(persona)
+    key = tokens.token_create(actor=person, user=person, name="matrix").key
+    entry = MATRIX[name]
+    url = reverse(name, kwargs=entry.kwargs(World()))
+    response = getattr(client, entry.method)(url, HTTP_AUTHORIZATION=f"Token {key}")
+    assert "_auth_user_id" not in client.session
+    assert response.status_code in expected_status(name, persona)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("name", API)
+def test_the_api_refuses_a_wrong_token(name, client, owner):
+    entry = MATRIX[name]
+    url = reverse(name, kwargs=entry.kwargs(World()))
+    response = getattr(client, entry.method)(url, HTTP_AUTHORIZATION="Token not-a-real-key")
+    assert response.status_code == 401
 
 
 @pytest.mark.django_db
