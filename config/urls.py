@@ -15,4 +15,5 @@ urlpatterns = [
     path("", include("core.urls")),
 ]
 
+handler404 = "core.errors.not_found"
 handler500 = "core.errors.server_error"

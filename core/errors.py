@@ -1,4 +1,6 @@
-"""What a request that failed on the server gets back.
+"""What a request that failed gets back: JSON under /api/, a page elsewhere.
+
+A path the API does not have is a JSON 404, as the API document says, not the site's page.
 
 A database that cannot be reached (down, restarting, a connection cut mid-request, a lock it
 gave up waiting for) is answered with 503 and ``Retry-After``: the request's transaction was
@@ -13,6 +15,7 @@ import sys
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
+from django.views import defaults
 
 DATABASE_UNAVAILABLE = (OperationalError, InterfaceError)
 RETRY_AFTER_SECONDS = 30
@@ -32,3 +35,10 @@ def server_error(request: HttpRequest) -> HttpResponse:
     if unavailable:
         response["Retry-After"] = str(RETRY_AFTER_SECONDS)
     return response
+
+
+def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """``handler404``."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": "Not found."}, status=404)
+    return defaults.page_not_found(request, exception)

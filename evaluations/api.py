@@ -9,7 +9,13 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Prefetch
 from django.http import Http404
 from django.urls import reverse
-from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.extensions import OpenApiSerializerExtension
+from drf_spectacular.utils import (
+    OpenApiResponse,
+    PolymorphicProxySerializer,
+    extend_schema,
+    inline_serializer,
+)
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -31,8 +37,38 @@ ERROR = inline_serializer("Error", {"detail": serializers.CharField()})
 FIELD_ERRORS = inline_serializer(
     "FieldErrors", {"errors": serializers.DictField(child=serializers.ListField())}
 )
+# A body that is not JSON (or not multipart) at all is refused by the parser: {"detail": …}.
+BAD_REQUEST = PolymorphicProxySerializer(
+    component_name="BadRequest",
+    serializers=[FIELD_ERRORS, ERROR],
+    resource_type_field_name=None,
+    many=False,
+)
 CONFLICT = inline_serializer(
     "RunConflict", {"detail": serializers.CharField(), "run_ids": serializers.ListField()}
+)
+
+
+class RunOrBatchSerializer(serializers.Serializer):
+    """For the document only: one run, or a batch of 1 to ``ingestion.MAX_RUNS`` runs."""
+
+
+class RunOrBatchScheme(OpenApiSerializerExtension):
+    target_class = RunOrBatchSerializer
+
+    def map_serializer(self, auto_schema: Any, direction: Any) -> dict[str, Any]:
+        run = auto_schema.resolve_serializer(RunSerializer, direction)
+        batch = {"type": "array", "items": run.ref, "minItems": 1, "maxItems": ingestion.MAX_RUNS}
+        # ``required`` binds only an object (one run), and marks the request body as required.
+        return {"oneOf": [run.ref, batch], "required": run.schema["required"]}
+
+
+# The stored run for one run, the list of stored runs for a batch.
+STORED = PolymorphicProxySerializer(
+    component_name="StoredRunOrBatch",
+    serializers=[StoredRunSerializer, StoredRunSerializer(many=True)],
+    resource_type_field_name=None,
+    many=False,
 )
 
 
@@ -45,14 +81,16 @@ class EvaluationRunsView(APIView):
             "content it is a conflict (409). Values must be finite numbers within ±1e12. "
             "The body may be at most 10 MB (413)."
         ),
-        request=RunSerializer,
+        # JSON only: runs hold lists of results, which form fields cannot carry.
+        request={"application/json": RunOrBatchSerializer},
         responses={
-            201: StoredRunSerializer(many=True),
-            200: OpenApiResponse(StoredRunSerializer(many=True), description="Identical replay"),
-            400: FIELD_ERRORS,
+            201: STORED,
+            200: OpenApiResponse(STORED, description="Identical replay"),
+            400: BAD_REQUEST,
             401: ERROR,
             409: CONFLICT,
             413: ERROR,
+            415: ERROR,
         },
     )
     def post(self, request: Request) -> Any:
@@ -64,7 +102,7 @@ class EvaluationRunsView(APIView):
             return _errors({"non_field_errors": [f"at most {ingestion.MAX_RUNS} runs per request"]})
         serializer = RunSerializer(data=items, many=True)
         if not serializer.is_valid():
-            details = serializer.errors if batch else serializer.errors[0]
+            details = _flat(serializer.errors, "runs") if batch else _flat(serializer.errors[0])
             return Response({"errors": details}, status=status.HTTP_400_BAD_REQUEST)
         try:
             outcome = ingestion.ingest_runs(
@@ -87,6 +125,21 @@ class EvaluationRunsView(APIView):
 
 def _errors(errors: dict[str, Any]) -> Response:
     return Response({"errors": errors}, status=status.HTTP_400_BAD_REQUEST)
+
+
+def _flat(errors: Any, path: str = "") -> dict[str, list[str]]:
+    """DRF's nested errors (a run's results, a batch's runs) as the flat field paths ingestion
+    uses, e.g. ``runs[1].results[0].value``: the shape the document promises."""
+    if isinstance(errors, list) and not any(isinstance(e, dict | list) for e in errors):
+        return {path or "non_field_errors": [str(message) for message in errors]} if errors else {}
+    flat: dict[str, list[str]] = {}
+    for key, value in errors.items() if isinstance(errors, dict) else enumerate(errors):
+        if isinstance(key, int) or str(key).isdigit():
+            name = f"{path}[{key}]"
+        else:
+            name = f"{path}.{key}" if path else str(key)
+        flat.update(_flat(value, name))
+    return flat
 
 
 def _version_queryset(request: Request) -> Any:
@@ -113,8 +166,14 @@ class ModelVersionsView(APIView):
     @extend_schema(
         summary="Register a model version (a new checkpoint)",
         description="The model must exist and you must own it (or hold the feed permission).",
-        request=ModelVersionCreateSerializer,
-        responses={201: ModelVersionSerializer, 400: FIELD_ERRORS, 401: ERROR, 409: ERROR},
+        request={"application/json": ModelVersionCreateSerializer},
+        responses={
+            201: ModelVersionSerializer,
+            400: BAD_REQUEST,
+            401: ERROR,
+            409: ERROR,
+            415: ERROR,
+        },
     )
     def post(self, request: Request) -> Response:
         serializer = ModelVersionCreateSerializer(data=request.data)
@@ -153,6 +212,8 @@ class ModelVersionDetailView(APIView):
         responses={200: ModelVersionSerializer, 401: ERROR, 404: ERROR},
     )
     def get(self, request: Request, label: str) -> Response:
+        if "\x00" in label:  # no label holds NUL, and PostgreSQL refuses to even compare one
+            raise Http404
         version = _version_queryset(request).filter(label=label).first()
         if version is None:
             raise Http404
@@ -190,7 +251,7 @@ class ImportsView(APIView):
             "Answers 202 at once with a status URL; the import runs in the background."
         ),
         request={"multipart/form-data": ImportUploadSerializer},
-        responses={202: ImportJobSerializer, 400: FIELD_ERRORS, 401: ERROR, 413: ERROR},
+        responses={202: ImportJobSerializer, 400: BAD_REQUEST, 401: ERROR, 413: ERROR, 415: ERROR},
     )
     def post(self, request: Request) -> Any:
         if content_length(request) > settings.IMPORT_MAX_BYTES:

@@ -7,11 +7,15 @@ from rest_framework import serializers
 
 from evaluations.ingestion import MAX_ABS_VALUE, MAX_RESULTS_PER_RUN, ResultInput, RunInput
 from evaluations.models import Determination, EvaluationRun, ModelVersion
+from governance.models import code_validator
 
 
 class FiniteFloatField(serializers.FloatField):
     def __init__(self, *args: Any, max_abs: float = MAX_ABS_VALUE, **kwargs: Any) -> None:
         self.max_abs = max_abs
+        # So that the OpenAPI document states the bound too (checked first, below).
+        kwargs.setdefault("min_value", -max_abs)
+        kwargs.setdefault("max_value", max_abs)
         super().__init__(*args, **kwargs)
 
     def to_internal_value(self, data: Any) -> float:
@@ -91,7 +95,9 @@ class StoredRunSerializer(serializers.ModelSerializer):
 
 class ModelVersionCreateSerializer(serializers.Serializer):
     model = serializers.SlugField(max_length=60, help_text="The model's slug, e.g. orion")
-    label = serializers.CharField(max_length=100, help_text="e.g. orion-2.1")
+    label = serializers.CharField(
+        max_length=100, validators=[code_validator], help_text="e.g. orion-2.1"
+    )
     effective_compute = FiniteFloatField(
         required=False, allow_null=True, min_value=0, max_abs=1e40, help_text="FLOP"
     )

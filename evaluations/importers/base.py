@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -30,6 +31,8 @@ def load_json(data: bytes, what: str) -> Any:
         raise ImportFailed(f"{what} is nested too deeply to be a real log") from None
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ImportFailed(f"{what} is not valid JSON ({exc})") from None
+    except ValueError:  # an integer of more than 4,300 digits (Python's limit on reading one)
+        raise ImportFailed(f"{what} holds a number too long to read") from None
 
 
 def timestamp(value: Any) -> datetime | None:
@@ -48,4 +51,7 @@ def timestamp(value: Any) -> datetime | None:
 def number(value: Any) -> float | None:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
-    return float(value)
+    try:
+        return float(value)
+    except OverflowError:  # an integer beyond any float: ingestion refuses it as not finite
+        return math.inf if value > 0 else -math.inf

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import csv
 import io
+import math
+from collections.abc import Iterator
 from typing import Any
 
 from evaluations.importers.base import ImportFailed, ParsedFile, timestamp
@@ -43,10 +45,17 @@ def _float(value: str, where: str) -> float | None:
         raise ImportFailed(f"{where}: {value!r} is not a number") from None
 
 
+def _rows(reader: csv.DictReader[str]) -> Iterator[dict[str, Any]]:
+    try:
+        yield from reader
+    except csv.Error as exc:  # e.g. a field longer than the csv module's limit
+        raise ImportFailed(f"line {reader.line_num}: not readable as CSV ({exc})") from None
+
+
 def parse(text: str, *, model_version: str | None) -> ParsedFile:
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
     runs: dict[str, dict[str, Any]] = {}
-    for line, row in enumerate(reader, start=2):
+    for line, row in enumerate(_rows(reader), start=2):
         if line > MAX_ROWS:
             raise ImportFailed(f"at most {MAX_ROWS} rows per file")
         where = f"line {line}"
@@ -75,6 +84,8 @@ def parse(text: str, *, model_version: str | None) -> ParsedFile:
             if value is None:
                 raise ImportFailed(f"{where}: a metric needs a value")
             samples = _float(row["samples"], where)
+            if samples is not None and not math.isfinite(samples):
+                raise ImportFailed(f"{where}: {row['samples']!r} is not a number of samples")
             run["results"].append(
                 ResultInput(
                     row["metric"].strip(),

@@ -4,10 +4,43 @@ import zipfile
 
 from evaluations.importers import csv_results, inspect_log, lm_eval
 from evaluations.importers.base import ImportFailed, ParsedFile, load_json
+from evaluations.ingestion import RunInput
 
 
 def parse(data: bytes, *, model_version: str | None) -> ParsedFile:
     """Recognise the format from the bytes themselves and parse them."""
+    parsed = _parse(data, model_version=model_version)
+    for run in parsed.runs:
+        _plain_text(run)
+    return parsed
+
+
+def _plain_text(run: RunInput) -> None:
+    """Refuse text that neither the database nor the audit chain can hold (NUL, a lone
+    surrogate), naming the field, before it fails deep inside storage."""
+    texts = {
+        "model version": run.model_version,
+        "evaluation": run.evaluation,
+        "run id": run.run_id,
+        "status": run.status,
+        "harness": run.harness,
+        "harness version": run.harness_version,
+    }
+    texts.update({f"metric name {n}": r.metric for n, r in enumerate(run.results, start=1)})
+    for what, text in texts.items():
+        if not _storable(text):
+            raise ImportFailed(f"the {what} holds a NUL or a lone surrogate, which is not text")
+
+
+def _storable(text: str) -> bool:
+    try:
+        text.encode("utf-8")  # fails on a lone surrogate
+    except UnicodeEncodeError:
+        return False
+    return "\x00" not in text
+
+
+def _parse(data: bytes, *, model_version: str | None) -> ParsedFile:
     if not data:
         raise ImportFailed("the file is empty")
     if data[:4] == b"PK\x03\x04" or zipfile.is_zipfile(_Bytes(data)):

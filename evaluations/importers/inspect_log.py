@@ -6,8 +6,10 @@ and ``.json``. Evaluation key = task name; metric key = ``scorer/metric``; a sco
 from __future__ import annotations
 
 import io
+import lzma
 import struct
 import zipfile
+import zlib
 from typing import Any
 
 import zstandard
@@ -42,6 +44,10 @@ def _member(archive: zipfile.ZipFile, data: bytes, name: str) -> bytes:
                 return member.read(MAX_JSON_BYTES + 1)
         except (zipfile.BadZipFile, NotImplementedError, OSError, EOFError) as exc:
             raise ImportFailed(f"{name} cannot be read ({exc})") from None
+        except (zlib.error, lzma.LZMAError):  # damaged Deflate or LZMA data
+            raise ImportFailed(f"{name} cannot be decompressed") from None
+        except RuntimeError:  # zipfile's answer to an encrypted member
+            raise ImportFailed(f"{name} is encrypted") from None
     offset = info.header_offset
     header = data[offset : offset + 30]
     if len(header) < 30 or header[:4] != b"PK\x03\x04":
@@ -67,7 +73,7 @@ def _member(archive: zipfile.ZipFile, data: bytes, name: str) -> bytes:
 def parse_eval(data: bytes, *, model_version: str) -> ParsedFile:
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
-    except (zipfile.BadZipFile, OSError) as exc:
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:  # ValueError: a name not UTF-8
         raise ImportFailed(f"not a readable .eval archive ({exc})") from None
     with archive:
         if len(archive.infolist()) > 100_000:
@@ -95,7 +101,7 @@ def _run(log: Any, model_version: str) -> RunInput:
     task, eval_id = spec.get("task"), spec.get("eval_id") or spec.get("run_id")
     if not isinstance(task, str) or not task or not isinstance(eval_id, str) or not eval_id:
         raise ImportFailed("the log names no task or no eval id")
-    status = STATUS.get(log.get("status"))
+    status = STATUS.get(log["status"]) if isinstance(log["status"], str) else None
     if status is None:
         raise ImportFailed(
             f"the log's status is {log.get('status')!r}: only finished logs can be imported"
