@@ -18,7 +18,7 @@ from django.db.models import Q
 
 from core.canonical import canonical_json
 from evaluations.models import Determination
-from governance import commitments, content
+from governance import content
 from governance.models import PolicyVersion
 from releases.gate import DecisionFact, GateInput, SafeguardFact, Verdict, verdict
 from releases.models import Approval, Decision, Release, SafeguardStatus
@@ -106,11 +106,6 @@ def required_safeguards(
     return content.required_safeguards(policy, level)
 
 
-def _required(data: dict[str, Any] | None, release: Release) -> list[dict[str, Any]]:
-    level = release.model_version.required_level
-    return commitments.required_safeguards(data, level) if data and level else []
-
-
 def _status(inputs: Inputs, release: Release, spec: dict[str, Any]) -> SafeguardStatus | None:
     """A model-version-scope safeguard's row is shared by the version's releases; a
     release-scope one is the release's own (an absent row is missing)."""
@@ -134,7 +129,7 @@ def build(release: Release, inputs: Inputs | None = None) -> Assessment:
     inputs = inputs or load([release])
     data = inputs.data
     version = release.model_version
-    safeguards = _required(data, release)
+    safeguards = required_safeguards(release, inputs.policy) if inputs.policy else []
     levels = {level["code"]: level for level in (data or {}).get("levels", [])}
     level = levels.get(version.required_level, {})
     assessed = inputs.policies.get(version.assessed_policy_id or 0)
@@ -191,14 +186,6 @@ def decision_fact(decision: Decision) -> DecisionFact:
         else "model"
     )
     return DecisionFact(decision.kind, scope, frozenset(decision.allowed_contexts))
-
-
-def decisions_in_effect(release: Release) -> list[Decision]:
-    return list(
-        Decision.objects.filter(
-            state=Decision.State.IN_EFFECT, kind__in=["pause", "restrict"]
-        ).filter(covering(release))
-    )
 
 
 def gate(release: Release, assessment: Assessment, inputs: Inputs | None = None) -> Verdict:
