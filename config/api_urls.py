@@ -46,6 +46,11 @@ urlpatterns = [
         api_view(releases_api.ApprovalsView, evaluation_access.READ_RULE),
         name="release-approvals",
     ),
+    path(
+        "releases/<int:pk>/deployment/",
+        api_view(releases_api.DeploymentView, evaluation_access.READ_RULE),
+        name="release-deployment",
+    ),
     path("schema/", api_view(SpectacularAPIView, access.SIGNED_IN), name="schema"),
     path(
         "docs/",

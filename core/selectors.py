@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,28 +41,48 @@ def newest_seqs(
     plain ``column IN (…) ORDER BY seq DESC`` walks the chain from its head until it has found
     enough, which is long when the events sought are old or rare.)
     """
+    found: list[int] = []
+    for sql, params in _newest(column, values, limit=limit, before=before, fields=("seq",)):
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            found += [row[0] for row in cursor.fetchall()]
+    return sorted(found, reverse=True)[:limit]
+
+
+def newest_events(
+    column: str, values: list[Any], *, limit: int, fields: tuple[str, ...]
+) -> list[AuditEvent]:
+    """As ``newest_seqs``, but the events themselves, with only ``fields`` loaded (and seq), in
+    the same query."""
+    found: list[AuditEvent] = []
+    for sql, params in _newest(column, values, limit=limit, before=None, fields=fields):
+        found += AuditEvent.objects.raw(sql, params)
+    return sorted(found, key=lambda event: event.seq, reverse=True)[:limit]
+
+
+def _newest(
+    column: str, values: list[Any], *, limit: int, before: int | None, fields: tuple[str, ...]
+) -> Iterator[tuple[str, list[Any]]]:
     if column not in _KEYED_COLUMNS:
         raise ValueError(f"no (column, seq) index on {column!r}")
+    # Table and column names come from the model and the checks here, never from input.
+    columns = {field.name: str(field.column) for field in AuditEvent._meta.concrete_fields}
+    names = ", ".join(columns[name] for name in dict.fromkeys(("seq", *fields)))
     values = list(dict.fromkeys(values))
     table = AuditEvent._meta.db_table
     bound = " AND seq < %s" if before else ""
-    found: list[int] = []
     for start in range(0, len(values), _UNION_MEMBERS):
         chunk = values[start : start + _UNION_MEMBERS]
-        # Table and column names come from the model and the set above, never from input.
         members = " UNION ALL ".join(
-            f"SELECT seq FROM (SELECT seq FROM {table} WHERE {column} = %s{bound} "  # noqa: S608  # nosec B608
-            f"ORDER BY seq DESC LIMIT %s) AS part{n}"
+            f"SELECT {names} FROM (SELECT {names} FROM {table} "  # noqa: S608  # nosec B608
+            f"WHERE {column} = %s{bound} ORDER BY seq DESC LIMIT %s) AS part{n}"
             for n in range(len(chunk))
         )
         params: list[Any] = []
         for value in chunk:
             params += [value, *([before] if before else []), limit]
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"SELECT seq FROM ({members}) AS merged "  # noqa: S608  # nosec B608
-                "ORDER BY seq DESC LIMIT %s",
-                [*params, limit],
-            )
-            found += [row[0] for row in cursor.fetchall()]
-    return sorted(found, reverse=True)[:limit]
+        yield (
+            f"SELECT {names} FROM ({members}) AS merged "  # noqa: S608  # nosec B608
+            "ORDER BY seq DESC LIMIT %s",
+            [*params, limit],
+        )

@@ -37,10 +37,17 @@ def designated_authorities() -> list[PauseAuthority]:
     return authorities_of(PolicyVersion.objects.governing())
 
 
-def authorities_of(policy: PolicyVersion | None) -> list[PauseAuthority]:
-    """The active people a policy version designates as authorities, any scope."""
+def authorities_of(
+    policy: PolicyVersion | None, *, user: AnyUser | None = None
+) -> list[PauseAuthority]:
+    """The active people a policy version designates as authorities, any scope (only ``user``'s
+    designations, when the question is what one person may do)."""
     if policy is None:
         return []
+    if user is not None:
+        if not access.is_active_user(user) or not isinstance(user, User):
+            return []
+        return list(PauseAuthority.objects.filter(version=policy, user=user))
     return list(
         PauseAuthority.objects.filter(version=policy, user__is_active=True).select_related("user")
     )

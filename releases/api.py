@@ -112,3 +112,55 @@ class ApprovalsView(APIView):
             },
             status=201,
         )
+
+
+DEPLOYMENT = inline_serializer(
+    "Deployment",
+    {
+        "state": serializers.CharField(),
+        "deployed_at": serializers.DateTimeField(),
+        "assessment_sha256": serializers.CharField(),
+    },
+)
+REFUSAL = inline_serializer(
+    "DeploymentRefused",
+    {
+        "detail": serializers.CharField(),
+        "reasons": serializers.ListField(child=serializers.CharField()),
+    },
+)
+
+
+class DeploymentView(APIView):
+    @extend_schema(
+        summary="Record that this release is deployed",
+        description=(
+            "For deployment pipelines, after they ship: taken only if the gate, recomputed at "
+            "this moment, allows it (otherwise 409 with the gate's reasons, and nothing "
+            "changes). Needs the right to request releases of the model (a token of its "
+            "owner). A release is recorded as deployed once."
+        ),
+        request=None,
+        responses={201: DEPLOYMENT, 401: None, 403: None, 404: None, 409: REFUSAL},
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        from releases import services, workflow
+
+        actor = acting_user(request)
+        release = selectors.visible_releases(actor).filter(pk=pk).first()
+        if release is None:
+            raise Http404
+        try:
+            release = services.release_deploy(actor=actor, release=release)
+        except services.GateClosed as error:
+            return Response({"detail": str(error), "reasons": error.reasons}, status=409)
+        except workflow.IllegalMove as error:
+            return Response({"detail": str(error), "reasons": [str(error)]}, status=409)
+        return Response(
+            {
+                "state": release.state,
+                "deployed_at": release.state_changed_at,
+                "assessment_sha256": release.assessment_sha256,
+            },
+            status=201,
+        )

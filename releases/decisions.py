@@ -119,6 +119,20 @@ def decision_sign(*, actor: User, decision: Decision, reauth: signing.Reauthenti
         )
     if decision.signatures.filter(signer=actor).exists():
         raise services.ReleaseError("You have already signed this decision.")
+    if decision.kind == "lift":
+        # Lifts of one decision are serialised on it, and one that is no longer in effect (an
+        # earlier lift took effect) has nothing left to lift.
+        if decision.lifts_id is None:
+            raise services.ReleaseError("A lift names a decision in effect.")
+        lifted = Decision.objects.select_for_update().get(pk=decision.lifts_id)
+        if lifted.state != Decision.State.IN_EFFECT:
+            raise services.ReleaseError("The decision this lifts is no longer in effect.")
+    # The releases this signature refreshes, if it takes the decision into effect, are locked
+    # now, before the audit chain's lock (signing takes it), and in primary-key order, as every
+    # other writer of releases locks them: the other way round, an approval of one of them at
+    # the same moment deadlocks with it.
+    reaches = decision.signatures.count() + 1 >= decision.quorum
+    releases = _locked_releases(lifted if decision.kind == "lift" else decision) if reaches else []
     subject = {
         "type": "releases.decision",
         "decision": decision.pk,
@@ -145,11 +159,23 @@ def decision_sign(*, actor: User, decision: Decision, reauth: signing.Reauthenti
         after={"signature": signature.pk},
     )
     if decision.signatures.count() >= decision.quorum:
-        _take_effect(actor, decision, now)
+        _take_effect(actor, decision, now, releases)
     return decision
 
 
-def _take_effect(actor: User, decision: Decision, now: datetime) -> None:
+def _locked_releases(decision: Decision) -> list[Release]:
+    releases = list(
+        Release.objects.select_for_update(of=("self",))
+        .select_related("model_version__model")
+        .filter(pk__in=[r.pk for r in affected_releases(decision)])
+        .order_by("pk")
+    )
+    for version_id in sorted({r.model_version_id for r in releases}):
+        services.hold_version(version_id)
+    return releases
+
+
+def _take_effect(actor: User, decision: Decision, now: datetime, releases: list[Release]) -> None:
     decision.state, decision.in_effect_at = Decision.State.IN_EFFECT, now
     decision.save(update_fields=["state", "in_effect_at"])
     audit.record(
@@ -169,11 +195,8 @@ def _take_effect(actor: User, decision: Decision, now: datetime) -> None:
             subject=lifted,
             after={"lifted_by": decision.pk},
         )
-    target = lifted or decision
-    for release in affected_releases(target):
-        services.gate_refresh(
-            Release.objects.select_for_update().get(pk=release.pk), actor="system:gate"
-        )
+    for release in releases:  # locked by decision_sign
+        services.gate_refresh(release, actor="system:gate")
 
 
 def affected_releases(decision: Decision) -> list[Release]:

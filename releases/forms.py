@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.core.validators import URLValidator
 
 from evaluations.models import ModelVersion
 from releases import evidence
@@ -25,7 +26,12 @@ class EvidenceForm(forms.Form):
     text = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 2}), required=False, label="Evidence"
     )
-    link = forms.URLField(required=False, max_length=500, assume_scheme="https")
+    link = forms.URLField(
+        required=False,
+        max_length=500,
+        assume_scheme="https",
+        validators=[URLValidator(schemes=["https", "http"])],
+    )
     file = forms.FileField(required=False)
 
     def clean_file(self) -> evidence.EvidenceFile | None:

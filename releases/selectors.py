@@ -10,7 +10,7 @@ from django.utils import timezone
 from core.access import AnyUser
 from core.audit import subject_key
 from core.models import AuditEvent, Signature
-from core.selectors import newest_seqs
+from core.selectors import newest_events
 from evaluations import access as evaluation_access
 from governance.models import PolicyVersion
 from releases import assessment
@@ -57,11 +57,11 @@ def timeline(
 ) -> list[AuditEvent]:
     """The latest events filed under the release or under a decision that covers it (a pause
     of its whole model shows on every one of its releases)."""
-    seqs = newest_seqs("subject", history_subjects(release, decision_ids), limit=limit)
-    return list(
-        AuditEvent.objects.filter(seq__in=seqs)
-        .only("seq", "action", "actor_label", "occurred_at")
-        .order_by("-seq")
+    return newest_events(
+        "subject",
+        history_subjects(release, decision_ids),
+        limit=limit,
+        fields=("action", "actor_label", "occurred_at"),
     )
 
 

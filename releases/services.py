@@ -3,14 +3,16 @@ audit, and refresh the gate. Views, the API, commands and receivers all call the
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from django.contrib.auth.models import User
-from django.core.exceptions import PermissionDenied
-from django.db import transaction
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.validators import URLValidator
+from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from core import audit, signing
@@ -25,16 +27,56 @@ class ReleaseError(Exception):
     """A move that is not allowed now; the message is for the person who tried."""
 
 
+class GateClosed(ReleaseError):
+    """The gate, recomputed at the moment of the move, does not let the release ship."""
+
+    def __init__(self, reasons: list[str]) -> None:
+        self.reasons = reasons
+        super().__init__("The gate does not allow this release to ship: " + "; ".join(reasons))
+
+
 class AssessmentChanged(ReleaseError):
     """What the approver saw is no longer the assessment (HTTP 409 on the API)."""
 
 
 def _locked(release: Release) -> Release:
-    return (
-        Release.objects.select_for_update()
+    # The release's row only (``of``): a plain FOR UPDATE locks every joined row, its model
+    # version's too, which deadlocks with a result being ingested for it (see hold_version).
+    locked = (
+        Release.objects.select_for_update(of=("self",))
         .select_related("model_version__model")
         .get(pk=release.pk)
     )
+    hold_version(locked.model_version_id)
+    return locked
+
+
+def hold_version(version_id: int) -> None:
+    """Share-lock a model version's key, as the foreign-key check of a release row updated a
+    second time in the transaction will, but now: before the audit chain's lock. A recompute
+    holds the version (FOR UPDATE), then takes the chain's lock; an ingestion takes the chain's
+    lock, then updates the version's row (FOR NO KEY UPDATE, which a key-share lock lets
+    through). Taken the other way round, either deadlocks with this transaction."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT 1 FROM evaluations_modelversion WHERE id = %s FOR KEY SHARE", [version_id]
+            )
+
+
+def _locked_sharing(release: Release) -> tuple[Release, list[Release]]:
+    """The release, and the other open releases of its model version: they share its
+    model-version safeguards, so a change to one changes their assessments too. All locked in
+    primary-key order, the order ``refresh_for_model_versions`` locks them in."""
+    rows = list(
+        Release.objects.select_for_update(of=("self",))
+        .select_related("model_version__model")
+        .filter(model_version_id=release.model_version_id)
+        .filter(Q(pk=release.pk) | ~Q(state=workflow.WITHDRAWN))
+        .order_by("pk")
+    )
+    hold_version(release.model_version_id)
+    return next(r for r in rows if r.pk == release.pk), [r for r in rows if r.pk != release.pk]
 
 
 @dataclass
@@ -146,7 +188,29 @@ def release_submit(*, actor: User, release: Release) -> Release:
     release = _locked(release)
     if release.requested_by_id != actor.pk:
         raise PermissionDenied
+    if release.state != workflow.DRAFT:  # approved → submitted is the gate's move, not theirs
+        raise workflow.IllegalMove(release.state, workflow.SUBMITTED)
     _move(actor, release, workflow.SUBMITTED, timezone.now())
+    return gate_refresh(release)
+
+
+@transaction.atomic
+def release_deploy(*, actor: User, release: Release) -> Release:
+    """Record that an approved release is deployed: the deployment pipeline's word (or its
+    owner's), taken only if the gate, recomputed under the release's lock at this moment,
+    allows it. A refusal changes nothing and says why."""
+    release = _locked(release)
+    if not access.can_request(actor, release.model_version.model):
+        raise PermissionDenied
+    workflow.check_move(release.state, workflow.DEPLOYED)
+    # The verdict from the inputs as they are now, not the cached one: a refresh may be
+    # pending (a result just recomputed, evidence replaced), and approvals of an assessment
+    # that has since changed no longer count.
+    inputs = assessment.load([release])
+    verdict = assessment.gate(release, assessment.build(release, inputs), inputs)
+    if not verdict.allowed:
+        raise GateClosed(verdict.reasons)
+    _move(actor, release, workflow.DEPLOYED, timezone.now())
     return gate_refresh(release)
 
 
@@ -175,6 +239,20 @@ def _status_row(release: Release, code: str) -> SafeguardStatus:
     return row
 
 
+EVIDENCE_LINK = URLValidator(schemes=["https", "http"])
+
+
+def _check_link(link: str) -> None:
+    """An evidence link is shown to every reviewer as a link: a web address only (no
+    ``javascript:`` or ``data:``), and of a length the record keeps."""
+    if len(link) > SafeguardStatus._meta.get_field("evidence_link").max_length:  # type: ignore[operator]
+        raise ReleaseError("The evidence link is too long.")
+    try:
+        EVIDENCE_LINK(link)
+    except ValidationError:
+        raise ReleaseError("The evidence link must be an http or https address.") from None
+
+
 @transaction.atomic
 def safeguard_implement(
     *,
@@ -187,12 +265,14 @@ def safeguard_implement(
 ) -> SafeguardStatus:
     """Record evidence that a safeguard is in place; it replaces any earlier evidence, and
     any change needs verifying again."""
-    release = _locked(release)
+    release, others = _locked_sharing(release)
     if not access.can_request(actor, release.model_version.model):
         raise PermissionDenied
-    text = text.strip()
+    text, link = text.strip(), link.strip()
     if not (text or link or file):
         raise ReleaseError("Give the evidence: a description, a link or a file.")
+    if link:
+        _check_link(link)
     row = _status_row(release, code)
     before = {"state": row.state, "evidence_sha256": row.evidence_sha256}
     row.state = SafeguardStatus.State.IMPLEMENTED
@@ -224,13 +304,13 @@ def safeguard_implement(
             else None,
         },
     )
-    gate_refresh(release)
+    _refresh_sharing(release, others, row)
     return row
 
 
 @transaction.atomic
 def safeguard_verify(*, actor: User, release: Release, code: str) -> SafeguardStatus:
-    release = _locked(release)
+    release, others = _locked_sharing(release)
     if not access.can_verify(actor):
         raise PermissionDenied
     row = _status_row(release, code)
@@ -248,7 +328,7 @@ def safeguard_verify(*, actor: User, release: Release, code: str) -> SafeguardSt
         subject=release,
         after={"code": code, "evidence_sha256": row.evidence_sha256},
     )
-    gate_refresh(release)
+    _refresh_sharing(release, others, row)
     return row
 
 
@@ -270,8 +350,10 @@ def release_approve(
     gate_refresh(release, now=now)
     if release.assessment_sha256 != seen_sha256:
         raise AssessmentChanged("The assessment changed after you loaded it: review it again.")
+    # By content, not version: an assessment that comes back (evidence replaced, then the same
+    # evidence verified again) is the one already signed, and an approver counts once for it.
     if Approval.objects.filter(
-        release=release, approver=actor, assessment_version=release.assessment_version
+        release=release, approver=actor, assessment_sha256=release.assessment_sha256
     ).exists():
         raise ReleaseError("You have already approved this assessment.")
     current = assessment.build(release)
@@ -303,7 +385,16 @@ def release_approve(
         after={"assessment_sha256": current.sha256, "signature": signature.pk},
     )
     count = Approval.objects.filter(release=release, assessment_sha256=current.sha256).count()
-    if count >= release.approval_quorum and release.level_defined and release.required_level:
+    # Approvals at quorum approve only what may ship: a release with a required safeguard not
+    # yet verified stays submitted (its verification changes the assessment, and so needs
+    # approving again anyway).
+    verified = all(s["state"] == "verified" for s in current.data["safeguards"])
+    if (
+        count >= release.approval_quorum
+        and release.level_defined
+        and release.required_level
+        and verified
+    ):
         _move(actor, release, workflow.APPROVED, now)
     gate_refresh(release, now=now)
     return approval
@@ -335,27 +426,50 @@ def refresh_for_model_versions(version_ids: Sequence[int]) -> list[Release]:
                 .filter(pk__in=pks[start : start + REFRESH_BATCH])
                 .order_by("pk")
             )
-            batch = Batch(assessment.load(releases))
-            for release in releases:
-                before = release.required_level
-                gate_refresh(release, batch=batch)
-                _escalate(release, before, notify, batch)
-                release.save(update_fields=GATE_FIELDS)
-            audit.record_many(batch.events)
+            _refresh_locked(releases, notify)
             refreshed += releases
     return refreshed
+
+
+def _refresh_locked(releases: list[Release], notify: Callable[[Release, str, str], None]) -> None:
+    """Refresh these locked releases' gates and escalate where needed: their inputs read at
+    once, each row written once, and the audit events all together at the end."""
+    batch = Batch(assessment.load(releases))
+    for release in releases:
+        before = release.required_level
+        gate_refresh(release, batch=batch)
+        _escalate(release, before, notify, batch)
+        release.save(update_fields=GATE_FIELDS)
+    audit.record_many(batch.events)
+
+
+def _refresh_sharing(release: Release, others: list[Release], row: SafeguardStatus) -> None:
+    """A safeguard's status changed: refresh the release, and every open release of its model
+    version when the safeguard is the version's (they share it), escalating where needed."""
+    from releases import decisions
+
+    shared = [release, *others] if row.release_id is None else [release]
+    _refresh_locked(sorted(shared, key=lambda r: r.pk), decisions.batch_notifier())
 
 
 def refresh_for_model_version(version_id: int) -> list[Release]:
     return refresh_for_model_versions([version_id])
 
 
-def _escalate(release: Release, previous_level: str, notify: object, batch: Batch) -> None:
+def _escalate(
+    release: Release,
+    previous_level: str,
+    notify: Callable[[Release, str, str], None],
+    batch: Batch,
+) -> None:
     unverified = any(
         reason.startswith("safeguards not verified") for reason in release.gate_reasons
     )
+    rose = release.required_level != previous_level
     now = timezone.now()
-    if release.state in OPEN and release.required_level != previous_level and unverified:
+    # An open release is blocked when its level rose above its verified safeguards; a deployed
+    # one also when the evidence of one of them changed and awaits verification again.
+    if release.state in OPEN and unverified and (rose or release.state == workflow.DEPLOYED):
         if release.blocked_since is None:
             release.blocked_since = now
             gate_refresh(release, now=now, batch=batch)
@@ -371,10 +485,13 @@ def _escalate(release: Release, previous_level: str, notify: object, batch: Batc
             )
             notify(
                 release,
-                f"Release blocked: {release}",  # type: ignore[operator]
+                f"Release blocked: {release}",
                 f"The required level of {release.model_version.label} rose from "
                 f"{previous_level or 'none'} to {release.required_level}, above the safeguards "
-                f"verified for {release}. It is blocked until they are in place.",
+                f"verified for {release}. It is blocked until they are in place."
+                if rose
+                else f"The evidence of a safeguard that the deployed {release} relies on "
+                "changed and is not verified yet. It is blocked until it is verified again.",
             )
     elif release.blocked_since is not None and not unverified:
         release.blocked_since = None

@@ -9,6 +9,7 @@ urlpatterns = [
     path("new/", views.release_new, name="release-new"),
     path("<int:pk>/", views.release_detail, name="release"),
     path("<int:pk>/submit/", views.release_submit, name="submit"),
+    path("<int:pk>/deploy/", views.release_deploy, name="deploy"),
     path("<int:pk>/withdraw/", views.release_withdraw, name="withdraw"),
     path("<int:pk>/safeguards/<str:code>/implement/", views.safeguard_implement, name="implement"),
     path("<int:pk>/safeguards/<str:code>/verify/", views.safeguard_verify, name="verify"),

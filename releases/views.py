@@ -38,7 +38,7 @@ PAGE_SIZE = 50
 def _release(request: HttpRequest, pk: int) -> Release:
     release = (
         selectors.visible_releases(request.user)
-        .select_related("model_version__model", "requested_by")
+        .select_related("model_version__model")
         .filter(pk=pk)
         .first()
     )
@@ -99,7 +99,7 @@ def release_detail(request: HttpRequest, pk: int) -> HttpResponse:
     user = core_access.acting_user(request)
     slug, today = release.model_version.model.slug, timezone.localdate()
     policy = PolicyVersion.objects.governing()
-    designated = governance_access.authorities_of(policy)
+    designated = governance_access.authorities_of(policy, user=user)  # what they may do
     held = access.powers(user, slug, on=today, designated=designated)
     context = {
         "release": release,
@@ -130,6 +130,19 @@ def release_submit(request: HttpRequest, pk: int) -> HttpResponse:
         release,
         lambda: services.release_submit(actor=actor, release=release),
         "Submitted.",
+    )
+
+
+@core_access.requires(READ)
+@require_POST
+def release_deploy(request: HttpRequest, pk: int) -> HttpResponse:
+    release = _release(request, pk)
+    actor = core_access.acting_user(request)
+    return _act(
+        request,
+        release,
+        lambda: services.release_deploy(actor=actor, release=release),
+        "Recorded as deployed.",
     )
 
 

@@ -1,9 +1,11 @@
 from __future__ import annotations
 
+import functools
 import json
 from typing import Any
 
 from django import template
+from django.urls import get_script_prefix, reverse
 
 register = template.Library()
 
@@ -37,3 +39,17 @@ def bootstrap(bound_field: Any) -> str:
     if bound_field.errors:
         css += " is-invalid"
     return str(bound_field.as_widget(attrs={"class": css}))
+
+
+@register.filter
+def audit_url(seq: int) -> str:
+    """An audit event's page, as ``{% url 'oversight:audit-detail' seq %}`` gives it, without
+    resolving the pattern again for each row of a long list."""
+    return f"{get_script_prefix()}{_audit_path()}{int(seq)}/"
+
+
+@functools.cache
+def _audit_path() -> str:
+    """The path of event 0's page after the script prefix, less the ``0/``: ``audit/``."""
+    url = reverse("oversight:audit-detail", args=[0])
+    return url[len(get_script_prefix()) :].removesuffix("0/")

@@ -34,6 +34,20 @@ def test_newest_seqs_equals_the_plain_query(events, monkeypatch, members):
     assert selectors.newest_seqs("subject", [], limit=5) == []
 
 
+@pytest.mark.parametrize("members", [200, 3])
+def test_newest_events_are_the_plain_query_s_events_with_their_fields(events, monkeypatch, members):
+    monkeypatch.setattr(selectors, "_UNION_MEMBERS", members)
+    subjects = [f"tests.thing:{n}" for n in (1, 4, 4, 8)]
+    fields = ("action", "actor_label", "occurred_at")
+    plain = AuditEvent.objects.filter(subject__in=subjects).order_by("-seq")[:20]
+    found = selectors.newest_events("subject", subjects, limit=20, fields=fields)
+    assert [(e.seq, e.action, e.actor_label, e.occurred_at) for e in found] == [
+        (e.seq, e.action, e.actor_label, e.occurred_at) for e in plain
+    ]
+    assert found[0].occurred_at.tzinfo is not None  # converted as the ORM converts it
+    assert selectors.newest_events("subject", [], limit=5, fields=fields) == []
+
+
 def test_newest_seqs_reads_only_indexed_columns():
     with pytest.raises(ValueError, match="no \\(column, seq\\) index on 'action'"):
         selectors.newest_seqs("action", ["x"], limit=1)

@@ -279,6 +279,11 @@ MATRIX: dict[str, Entry] = {
         ok_status=(302,),
         hidden=NOT_ORION,
     ),
+    # Recording a deployment: those who request releases of the model; the World's release is
+    # not approved, so it is refused with a message on the release page.
+    "releases:deploy": Entry(
+        allowed=OWNERS, method="post", kwargs=World.release, ok_status=(302,), hidden=NOT_ORION
+    ),
     "releases:withdraw": Entry(
         allowed=OWNERS, method="post", kwargs=World.release, ok_status=(302,), hidden=NOT_ORION
     ),
@@ -322,6 +327,15 @@ MATRIX: dict[str, Entry] = {
     # comes only after that check passes, so everyone who sees the release gets 403.
     "api:release-approvals": Entry(
         allowed=frozenset(), method="post", api=True, kwargs=World.release, hidden=NOT_ORION
+    ),
+    # The same through the API: 409 (not approved, with the gate's reasons) for those who may.
+    "api:release-deployment": Entry(
+        allowed=OWNERS,
+        method="post",
+        api=True,
+        kwargs=World.release,
+        ok_status=(409,),
+        hidden=NOT_ORION,
     ),
     "api:schema": Entry(allowed=SIGNED_IN, api=True),
     "api:docs": Entry(allowed=SIGNED_IN, api=True),

@@ -70,6 +70,25 @@ def test_evidence_is_verified_by_someone_else(owner, lead, release):
         SafeguardStatus.objects.filter(pk=status.pk).update(verified_by=owner)
 
 
+@pytest.mark.parametrize(
+    "link",
+    [
+        "javascript:alert(1)",
+        "data:text/html,<script>alert(1)</script>",
+        "ftp://example.org/evidence",
+        "https://example.org/" + "e" * 500,
+        "not a link",
+    ],
+)
+def test_an_evidence_link_is_a_web_address_or_nothing_is_recorded(owner, release, link):
+    code = _all_safeguards(release)[0]
+    events = AuditEvent.objects.count()
+    with pytest.raises(services.ReleaseError, match="evidence link"):
+        services.safeguard_implement(actor=owner, release=release, code=code, link=link)
+    assert not SafeguardStatus.objects.filter(release=release, evidence_link=link).exists()
+    assert AuditEvent.objects.count() == events
+
+
 def test_the_implementer_cannot_verify_even_with_the_permission(lead, release):
     from core import access as core_access
 

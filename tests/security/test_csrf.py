@@ -47,6 +47,7 @@ TAKES_POST = [
     "releases:decision-lift",
     "releases:decision-propose",
     "releases:decision-sign",
+    "releases:deploy",
     "releases:implement",
     "releases:release-new",
     "releases:submit",
@@ -139,6 +140,7 @@ def test_the_api_takes_posts_at_these_endpoints():
         "api:imports",
         "api:model-versions",
         "api:release-approvals",
+        "api:release-deployment",
     ]
 
 
