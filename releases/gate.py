@@ -68,7 +68,7 @@ def verdict(facts: GateInput) -> Verdict:
             + (f" ({facts.stale_approvals} stale)" if facts.stale_approvals else "")
         )
     if facts.blocked:
-        reasons.append("blocked: the required level rose above the verified safeguards")
+        reasons.append("blocked until the safeguards its level requires are verified")
     for decision in facts.decisions:
         if decision.kind == "pause":
             reasons.append(f"paused by a decision on its {decision.scope}")

@@ -130,7 +130,7 @@ def test_a_rising_level_blocks_an_open_release_and_notifies_the_authorities(
     release.refresh_from_db()
     assert release.required_level == "ASL-4"
     assert release.blocked_since is not None
-    assert "blocked: the required level rose above the verified safeguards" in release.gate_reasons
+    assert "blocked until the safeguards its level requires are verified" in release.gate_reasons
     assert AuditEvent.objects.filter(
         action="releases.release.blocked", object_id=str(release.pk)
     ).exists()

@@ -74,7 +74,7 @@ def test_an_approved_release_with_everything_in_place_may_ship():
             "safeguards not verified: SEC-1",
         ),
         ({"current_approvals": 1, "stale_approvals": 1}, "approvals: 1 of 2 current (1 stale)"),
-        ({"blocked": True}, "blocked: the required level rose above the verified safeguards"),
+        ({"blocked": True}, "blocked until the safeguards its level requires are verified"),
         (
             {"decisions": [DecisionFact("pause", "model version")]},
             "paused by a decision on its model version",
