@@ -175,6 +175,7 @@ AXES_COOLOFF_TIME = env_int("AXES_COOLOFF_MINUTES", 15, minimum=1) / 60  # hours
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_LOCKOUT_CALLABLE = "core.errors.locked_out"  # JSON under /api/, with Retry-After
 AXES_VERBOSE = False
 # Behind N reverse proxies the client address is the Nth from the right in X-Forwarded-For
 # (core/clientip.py); without this every client would share the proxy's address.

@@ -42,3 +42,30 @@ def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
     if request.path.startswith("/api/"):
         return JsonResponse({"detail": "Not found."}, status=404)
     return defaults.page_not_found(request, exception)
+
+
+LOCKED_OUT = (
+    "Too many failed password attempts from this address: signing and sign-in are locked for "
+    "{minutes} minutes. Nothing was signed."
+)
+
+
+def locked_out(
+    request: HttpRequest,
+    original_response: HttpResponse | None = None,
+    credentials: dict[str, object] | None = None,
+) -> HttpResponse:
+    """``AXES_LOCKOUT_CALLABLE``: 429 with ``Retry-After`` (the cool-off), JSON under /api/
+    (an approval signed through the API with wrong passwords), the page elsewhere."""
+    from django.conf import settings
+    from django.shortcuts import render
+
+    seconds = int(settings.AXES_COOLOFF_TIME * 3600)
+    response: HttpResponse
+    if request.path.startswith("/api/"):
+        detail = LOCKED_OUT.format(minutes=max(1, seconds // 60))
+        response = JsonResponse({"detail": detail}, status=429)
+    else:
+        response = render(request, settings.AXES_LOCKOUT_TEMPLATE, status=429)
+    response["Retry-After"] = str(seconds)
+    return response

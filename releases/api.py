@@ -66,10 +66,11 @@ class ApprovalsView(APIView):
         description=(
             "Re-authenticated by the approver's password (and one-time code if enrolled). "
             "`assessment_sha256` must be the assessment the approver reviewed: if it changed "
-            "since, nothing is signed and the answer is 409."
+            "since, nothing is signed and the answer is 409. Repeated wrong passwords lock "
+            "signing and sign-in from that address for a while: 429 with `Retry-After`."
         ),
         request=ApprovalSerializer,
-        responses={201: None, 400: None, 401: None, 403: None, 404: None, 409: None},
+        responses={201: None, 400: None, 401: None, 403: None, 404: None, 409: None, 429: None},
     )
     def post(self, request: Request, pk: int) -> Response:
         from core import signing

@@ -126,6 +126,32 @@ def test_approving_through_the_api_a_changed_assessment_is_a_409(client, owner, 
     assert Approval.objects.count() == 1
 
 
+def test_wrong_passwords_through_the_api_lock_signing_with_a_json_429(
+    client, authority, release, settings
+):
+    from releases.models import Approval
+    from tests.conftest import PASSWORD
+
+    key = tokens.token_create(actor=authority, user=authority, name="cli").key
+    url = f"/api/v1/releases/{release.pk}/approvals/"
+    body = {"password": "guess", "assessment_sha256": release.assessment_sha256}
+
+    def post(**changes):
+        return client.post(
+            url, {**body, **changes}, content_type="application/json",
+            HTTP_AUTHORIZATION=f"Token {key}",
+        )  # fmt: skip
+
+    for _ in range(settings.AXES_FAILURE_LIMIT - 1):
+        assert post().status_code == 403
+    for locked in (post(), post(password=PASSWORD)):  # the right password no longer signs
+        assert locked.status_code == 429
+        assert locked["Content-Type"] == "application/json"
+        assert "Too many failed password attempts" in locked.json()["detail"]
+        assert locked["Retry-After"] == str(int(settings.AXES_COOLOFF_TIME * 3600))
+    assert not Approval.objects.exists()
+
+
 def test_the_release_list_comes_fifty_at_a_time_newest_first(client, owner, orion_21, monkeypatch):
     from releases import views
 
