@@ -122,3 +122,18 @@ class AuditCheckpoint(models.Model):
 
     def __str__(self) -> str:
         return f"checkpoint {self.pk} at seq {self.seq}"
+
+
+class ResetRequest(models.Model):
+    """A password-reset e-mail asked for, counted to throttle them (``core.throttle``): by the
+    address asked about and by the client's address, each kept only as a SHA-256 ``key``.
+    Rows older than a day are deleted as new ones arrive."""
+
+    key = models.CharField(max_length=64)
+    requested_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["key", "requested_at"], name="core_reset_key_time")]
+
+    def __str__(self) -> str:
+        return f"reset request {self.pk}"

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from django.conf import settings
@@ -12,10 +13,13 @@ from django.urls import reverse_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
-from core import access, health, services, tokens
+from core import access, health, services, throttle, tokens
 from core import dashboard as dashboard_panels
+from core.clientip import client_ip
 from core.forms import ApiTokenForm
 from core.models import ApiToken
+
+log = logging.getLogger(__name__)
 
 login = access.requires(access.PUBLIC)(
     auth_views.LoginView.as_view(redirect_authenticated_user=True)
@@ -37,6 +41,10 @@ class PasswordResetView(auth_views.PasswordResetView):
     success_url = reverse_lazy("password-reset-done")
 
     def form_valid(self, form: PasswordResetForm) -> HttpResponse:
+        email = form.cleaned_data["email"]
+        if not throttle.allow_reset(email=email, client=client_ip(self.request)):
+            log.warning("password reset e-mail withheld: too many asked for")
+            return HttpResponseRedirect(self.get_success_url())  # the same answer as ever
         self.extra_email_context = {"timeout_minutes": _reset_minutes()}
         return super().form_valid(form)
 

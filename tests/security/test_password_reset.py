@@ -170,3 +170,54 @@ def test_a_weak_password_is_refused(client, owner):
     owner.refresh_from_db()
     assert owner.check_password(PASSWORD)
     assert not AuditEvent.objects.filter(action="core.password.reset").exists()
+
+
+def test_reset_mails_to_one_address_are_limited_and_the_limit_reveals_nothing(
+    client, owner, settings
+):
+    settings.PASSWORD_RESET_PER_ADDRESS_PER_HOUR = 2
+    answers = [_request_reset(client, "Omar@Example.org ") for _ in range(4)]
+    assert len(mail.outbox) == 2  # the address, however it is written, counts once
+    assert {(a.status_code, a["Location"]) for a in answers} == {
+        (302, reverse("password-reset-done"))
+    }
+    assert len({a.content for a in answers}) == 1
+    # Another person's address is not held back by it.
+    from tests.conftest import make_person
+
+    make_person("rita")
+    _request_reset(client, "rita@example.org")
+    assert len(mail.outbox) == 3
+
+
+def test_reset_mails_from_one_client_are_limited(client, owner, settings):
+    settings.PASSWORD_RESET_PER_CLIENT_PER_HOUR = 3
+    for n in range(3):
+        _request_reset(client, f"unknown-{n}@example.org")
+    _request_reset(client, "omar@example.org")  # a known address, past the client's limit
+    assert mail.outbox == []
+    elsewhere = Client(REMOTE_ADDR="10.1.2.3")
+    _request_reset(elsewhere, "omar@example.org")
+    assert len(mail.outbox) == 1
+
+
+def test_old_reset_requests_are_forgotten(client, owner, settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from core.models import ResetRequest
+
+    settings.PASSWORD_RESET_PER_ADDRESS_PER_HOUR = 1
+    _request_reset(client, "omar@example.org")
+    ResetRequest.objects.update(requested_at=timezone.now() - timedelta(hours=2))
+    _request_reset(client, "omar@example.org")  # the hour has passed
+    assert len(mail.outbox) == 2
+    ResetRequest.objects.update(requested_at=timezone.now() - timedelta(days=2))
+    _request_reset(client, "nobody@example.org")
+    assert (
+        ResetRequest.objects.filter(requested_at__lt=timezone.now() - timedelta(days=1)).count()
+        == 0
+    )
+    assert ResetRequest.objects.count() == 2  # the last request's two keys, none of its raw text
+    assert not ResetRequest.objects.filter(key__contains="example").exists()
