@@ -65,9 +65,11 @@ def test_a_worker_killed_mid_recompute_loses_nothing_and_records_nothing_twice(
         == 3
     )
 
-    # A new worker, and the sweep's next tick.
-    workers()
+    # The sweep's next tick finds all three still marked and enqueues them again; then a new
+    # worker starts (the order is fixed so that the worker cannot clear a mark, from a message
+    # the dead worker held, before the sweep counts them). Messages are delivered twice.
     assert recompute.sweep() == 3
+    workers()
 
     def converged():
         return not ModelVersion.objects.filter(
