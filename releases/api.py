@@ -16,10 +16,14 @@ GATE = inline_serializer(
     "Gate",
     {
         "allowed": serializers.BooleanField(),
+        "state": serializers.CharField(help_text="draft, submitted, approved, deployed, withdrawn"),
         "required_level": serializers.CharField(allow_null=True),
         "reasons": serializers.ListField(child=serializers.CharField()),
         "policy_version": serializers.CharField(allow_null=True),
         "assessed_at": serializers.DateTimeField(allow_null=True),
+        "assessment_sha256": serializers.CharField(
+            help_text="The assessment an approval signs (the approvals endpoint asks for it)."
+        ),
     },
 )
 
@@ -43,10 +47,12 @@ class GateView(APIView):
         return Response(
             {
                 "allowed": release.gate_allowed,
+                "state": release.state,
                 "required_level": release.required_level or None,
                 "reasons": release.gate_reasons,
                 "policy_version": f"{policy.policy.slug}:{policy.number}" if policy else None,
                 "assessed_at": release.assessed_at,
+                "assessment_sha256": release.assessment_sha256,
             }
         )
 

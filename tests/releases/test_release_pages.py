@@ -23,6 +23,7 @@ def test_the_gate_api_answers_with_every_reason(client, owner, release):
         f"/api/v1/releases/{release.pk}/gate/", HTTP_AUTHORIZATION=f"Token {key}"
     ).json()
     assert body["allowed"] is False
+    assert (body["state"], body["assessment_sha256"]) == ("submitted", release.assessment_sha256)
     assert body["required_level"] == "ASL-3"
     assert body["policy_version"] == "rsp-template:1"
     assert "the release is submitted, not approved" in body["reasons"]
