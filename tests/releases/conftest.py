@@ -6,6 +6,7 @@ from core import roles, signing
 from evaluations import ingestion, recompute
 from evaluations import services as evaluation_services
 from evaluations.ingestion import ResultInput, RunInput
+from evaluations.models import ModelVersion
 from governance import content, publishing, services
 from governance.models import PauseAuthority
 from tests.conftest import make_person
@@ -36,27 +37,45 @@ def policy(lead, authority, authority2):
     return draft
 
 
-@pytest.fixture
-def orion_21(lead, owner, policy):
-    """Orion 2.1: every threshold ruled out but CBRN-3, which it crosses: ASL-3 (quorum 2)."""
+def safe_metrics(policy) -> dict[str, dict[str, float]]:
+    """For each evaluation the policy's thresholds read, a value of each metric that rules its
+    threshold out."""
     data = content.version_content(content.load_version(policy.pk))
-    metrics = {}
+    metrics: dict[str, dict[str, float]] = {}
     for threshold in data["thresholds"]:
         for c in threshold["conditions"]:
             safe = 0.0 if c["comparator"] in (">=", ">") else 1e6
             metrics.setdefault(c["evaluation"], {})[c["metric"]] = safe
-    for key in metrics:
-        evaluation_services.evaluation_create(actor=lead, key=key, name=key)
-    model = evaluation_services.model_create(actor=owner, slug="orion", name="Orion")
-    version = evaluation_services.model_version_create(actor=owner, model=model, label="orion-2.1")
-    metrics["bio_uplift_probe"]["includes/accuracy"] = 0.65
+    return metrics
+
+
+def version_with_runs(owner, model, label, metrics) -> ModelVersion:
+    """A new model version with a current, successful run of each evaluation in ``metrics``,
+    recomputed."""
+    version = evaluation_services.model_version_create(actor=owner, model=model, label=label)
     runs = [
-        RunInput(model_version="orion-2.1", evaluation=key, run_id=f"r-{key}", status="success",
+        RunInput(model_version=label, evaluation=key, run_id=f"r-{key}", status="success",
                  completed_at=datetime.now(UTC),
                  results=tuple(ResultInput(m, v) for m, v in values.items()))
         for key, values in metrics.items()
     ]  # fmt: skip
     ingestion.ingest_runs(actor=owner, runs=runs, source="api")
     recompute.recompute(version.pk)
-    version.refresh_from_db()
-    return version
+    return ModelVersion.objects.get(pk=version.pk)
+
+
+def at_asl3(policy) -> dict[str, dict[str, float]]:
+    """Like Orion 2.1: every threshold ruled out but CBRN-3, which it crosses (ASL-3)."""
+    metrics = safe_metrics(policy)
+    metrics["bio_uplift_probe"]["includes/accuracy"] = 0.65
+    return metrics
+
+
+@pytest.fixture
+def orion_21(lead, owner, policy):
+    """Orion 2.1: every threshold ruled out but CBRN-3, which it crosses: ASL-3 (quorum 2)."""
+    metrics = at_asl3(policy)
+    for key in metrics:
+        evaluation_services.evaluation_create(actor=lead, key=key, name=key)
+    model = evaluation_services.model_create(actor=owner, slug="orion", name="Orion")
+    return version_with_runs(owner, model, "orion-2.1", metrics)

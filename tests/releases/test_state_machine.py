@@ -43,13 +43,13 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 from core import audit, signing
 from core.models import AuditEvent, Signature
 from evaluations import ingestion, recompute
-from evaluations import services as evaluation_services
 from evaluations.ingestion import IngestionError, ResultInput, RunInput
 from evaluations.models import Determination, EvaluationRun, ModelVersion
 from governance import content
 from releases import assessment, decisions, services, workflow
 from releases.models import Approval, Decision, DecisionSignature, Release, SafeguardStatus
 from releases.services import AssessmentChanged, ReleaseError
+from tests.releases.conftest import safe_metrics, version_with_runs
 
 pytestmark = pytest.mark.django_db
 
@@ -72,22 +72,7 @@ RESULTS = {
 
 def _version(owner, model, label, policy):
     """A version with a current, clean run of every evaluation: all ruled out (ASL-2)."""
-    data = content.version_content(content.load_version(policy.pk))
-    metrics: dict[str, dict[str, float]] = {}
-    for threshold in data["thresholds"]:
-        for c in threshold["conditions"]:
-            safe = 0.0 if c["comparator"] in (">=", ">") else 1e6
-            metrics.setdefault(c["evaluation"], {})[c["metric"]] = safe
-    version = evaluation_services.model_version_create(actor=owner, model=model, label=label)
-    runs = [
-        RunInput(model_version=label, evaluation=key, run_id=f"r-{key}", status="success",
-                 completed_at=datetime.now(UTC),
-                 results=tuple(ResultInput(m, v) for m, v in values.items()))
-        for key, values in metrics.items()
-    ]  # fmt: skip
-    ingestion.ingest_runs(actor=owner, runs=runs, source="api")
-    recompute.recompute(version.pk)
-    return ModelVersion.objects.get(pk=version.pk)
+    return version_with_runs(owner, model, label, safe_metrics(policy))
 
 
 # -- what changed, and the audit events that change calls for ---------------------------------

@@ -24,10 +24,8 @@ from django.db import connection
 from core import audit, signing
 from core.models import AuditEvent
 from evaluations import ingestion, recompute
-from evaluations import services as evaluation_services
 from evaluations.ingestion import ResultInput, RunInput
 from evaluations.models import ModelVersion
-from governance import content
 from releases import assessment, decisions, services, workflow
 from releases.models import Approval, Decision, DecisionSignature, Release
 from tests.releases import conftest as releases
@@ -250,24 +248,8 @@ def test_evidence_for_two_releases_of_one_version_at_once_refreshes_both(owner, 
 
 def _version_at_asl3(owner, published, label):
     """Like Orion 2.1: every threshold ruled out but CBRN-3, which it crosses (ASL-3)."""
-    data = content.version_content(content.load_version(published.pk))
-    metrics: dict[str, dict[str, float]] = {}
-    for threshold in data["thresholds"]:
-        for c in threshold["conditions"]:
-            safe = 0.0 if c["comparator"] in (">=", ">") else 1e6
-            metrics.setdefault(c["evaluation"], {})[c["metric"]] = safe
-    metrics["bio_uplift_probe"]["includes/accuracy"] = 0.65
     model = ModelVersion.objects.get(label="orion-2.1").model
-    version = evaluation_services.model_version_create(actor=owner, model=model, label=label)
-    runs = [
-        RunInput(model_version=label, evaluation=key, run_id=f"r-{key}", status="success",
-                 completed_at=datetime.now(UTC),
-                 results=tuple(ResultInput(m, v) for m, v in values.items()))
-        for key, values in metrics.items()
-    ]  # fmt: skip
-    ingestion.ingest_runs(actor=owner, runs=runs, source="api")
-    recompute.recompute(version.pk)
-    return ModelVersion.objects.get(pk=version.pk)
+    return releases.version_with_runs(owner, model, label, releases.at_asl3(published))
 
 
 CROSSINGS = {
