@@ -200,6 +200,13 @@ def test_request_evidence_approval_escalation_pause_and_lift(page, live_server, 
     assert journey.gate(release)["allowed"] is True
     journey.shot("approved-gate-allows")
 
+    # The pipeline ships it and records the deployment.
+    status, deployed = journey.api("POST", f"/api/v1/releases/{release.pk}/deployment/")
+    assert (status, deployed["state"]) == (201, "deployed")
+    page.reload()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Deployed")
+    journey.shot("deployed")
+
     # 6. A new evaluation result crosses CBRN-4; the worker raises the level to ASL-4.
     status, _ = journey.api(
         "POST",
@@ -220,7 +227,8 @@ def test_request_evidence_approval_escalation_pause_and_lift(page, live_server, 
     # 7. The release is blocked, the authorities were emailed, the dashboard shows it.
     release.refresh_from_db()
     assert release.required_level == "ASL-4"
-    assert release.state == "submitted"  # its approvals were for the ASL-3 assessment
+    assert release.state == "deployed"  # shipped, and now blocked: its gate denies
+    assert not release.approvals.filter(assessment_sha256=release.assessment_sha256).exists()
     to, _ = tasks.escalation_mail("The required level of orion-2.1 rose from ASL-3 to ASL-4")
     assert to == ["authority2@example.org", "authority@example.org"]
     journey.sign_in("authority")
