@@ -62,7 +62,7 @@ def locked_out(
 
     seconds = int(settings.AXES_COOLOFF_TIME * 3600)
     response: HttpResponse
-    if request.path.startswith("/api/"):
+    if request.path_info.startswith("/api/"):
         detail = LOCKED_OUT.format(minutes=max(1, seconds // 60))
         response = JsonResponse({"detail": detail}, status=429)
     else:

@@ -28,8 +28,12 @@ def can_verify(user: AnyUser) -> bool:
 
 
 def can_approve(user: AnyUser, release: Release, held: set[str]) -> bool:
-    """Not the requester, a submitted release, and the approve power (``held``: ``powers``)."""
-    return release.requested_by_id != user.pk and release.state == "submitted" and "approve" in held
+    """Not the requester, the approve power (``held``: ``powers``), and a submitted release, or
+    a deployed one whose gate has closed (its assessment changed since it was approved)."""
+    awaiting = release.state == "submitted" or (
+        release.state == "deployed" and not release.gate_allowed
+    )
+    return release.requested_by_id != user.pk and awaiting and "approve" in held
 
 
 def can_propose(

@@ -43,7 +43,7 @@ class Inputs:
     policies: dict[int, PolicyVersion]  # the versions' assessed policies, by pk
     statuses: dict[tuple[str, int, str], SafeguardStatus]  # ("version" | "release", pk, code)
     determinations: dict[int, list[dict[str, Any]]]  # by model version
-    approvals: dict[int, list[str]]  # the assessment hashes approved, by release
+    approvals: dict[int, list[tuple[str, int]]]  # (hash approved, approver), by release
     decisions: list[Decision]  # pauses and restrictions in effect that cover any of them
 
 
@@ -71,11 +71,11 @@ def load(releases: Sequence[Release]) -> Inputs:
         determinations[version_id].append(
             {"threshold": threshold, "outcome": outcome, "level": level, "deciding_run": run_id}
         )
-    approvals: dict[int, list[str]] = {pk: [] for pk in release_ids}
-    for release_id, digest in Approval.objects.filter(release__in=release_ids).values_list(
-        "release_id", "assessment_sha256"
-    ):
-        approvals[release_id].append(digest)
+    approvals: dict[int, list[tuple[str, int]]] = {pk: [] for pk in release_ids}
+    for release_id, digest, approver_id in Approval.objects.filter(
+        release__in=release_ids
+    ).values_list("release_id", "assessment_sha256", "approver_id"):
+        approvals[release_id].append((digest, approver_id))
     decisions = list(
         Decision.objects.filter(
             state=Decision.State.IN_EFFECT, kind__in=["pause", "restrict"]
@@ -188,18 +188,38 @@ def decision_fact(decision: Decision) -> DecisionFact:
     return DecisionFact(decision.kind, scope, frozenset(decision.allowed_contexts))
 
 
+def current_approvers(release: Release, assessment: Assessment, inputs: Inputs) -> set[int]:
+    """The people whose approval signs this very assessment: each counts once."""
+    return {
+        approver
+        for digest, approver in inputs.approvals.get(release.pk, [])
+        if digest == assessment.sha256
+    }
+
+
+def approvable(release: Release, assessment: Assessment, inputs: Inputs) -> bool:
+    """Approvals of distinct approvers at the quorum of this assessment, at a defined level, with
+    every safeguard it requires verified: what makes a submitted release approved."""
+    return bool(
+        assessment.required_level
+        and assessment.level_defined
+        and all(s["state"] == "verified" for s in assessment.data["safeguards"])
+        and len(current_approvers(release, assessment, inputs)) >= assessment.approval_quorum
+    )
+
+
 def gate(release: Release, assessment: Assessment, inputs: Inputs | None = None) -> Verdict:
     inputs = inputs or load([release])
     approvals = inputs.approvals.get(release.pk, [])
-    current = sum(1 for digest in approvals if digest == assessment.sha256)
+    current = current_approvers(release, assessment, inputs)
     facts = GateInput(
         state=release.state,
         context=release.context,
         required_level=assessment.required_level,
         level_defined=assessment.level_defined,
         approval_quorum=assessment.approval_quorum,
-        current_approvals=current,
-        stale_approvals=len(approvals) - current,
+        current_approvals=len(current),
+        stale_approvals=sum(1 for digest, _ in approvals if digest != assessment.sha256),
         safeguards=[SafeguardFact(s["code"], s["state"]) for s in assessment.data["safeguards"]],
         decisions=[decision_fact(d) for d in inputs.decisions if _covers(d, release)],
         blocked=release.blocked_since is not None,

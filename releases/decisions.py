@@ -164,15 +164,15 @@ def decision_sign(*, actor: User, decision: Decision, reauth: signing.Reauthenti
 
 
 def _locked_releases(decision: Decision) -> list[Release]:
-    releases = list(
+    affected = affected_releases(decision)
+    for version_id in sorted({r.model_version_id for r in affected}):  # first: see hold_version
+        services.hold_version(version_id)
+    return list(
         Release.objects.select_for_update(of=("self",))
         .select_related("model_version__model")
-        .filter(pk__in=[r.pk for r in affected_releases(decision)])
+        .filter(pk__in=[r.pk for r in affected])
         .order_by("pk")
     )
-    for version_id in sorted({r.model_version_id for r in releases}):
-        services.hold_version(version_id)
-    return releases
 
 
 def _take_effect(actor: User, decision: Decision, now: datetime, releases: list[Release]) -> None:

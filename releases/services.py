@@ -40,23 +40,25 @@ class AssessmentChanged(ReleaseError):
 
 
 def _locked(release: Release) -> Release:
-    # The release's row only (``of``): a plain FOR UPDATE locks every joined row, its model
-    # version's too, which deadlocks with a result being ingested for it (see hold_version).
-    locked = (
+    # The version first (see hold_version), then the release's row only (``of``: a plain FOR
+    # UPDATE locks every joined row, its model version's too, which deadlocks with a result
+    # being ingested for it). Read after the version's lock, the version is as committed.
+    hold_version(release.model_version_id)
+    return (
         Release.objects.select_for_update(of=("self",))
         .select_related("model_version__model")
         .get(pk=release.pk)
     )
-    hold_version(locked.model_version_id)
-    return locked
 
 
 def hold_version(version_id: int) -> None:
     """Share-lock a model version's key, as the foreign-key check of a release row updated a
-    second time in the transaction will, but now: before the audit chain's lock. A recompute
-    holds the version (FOR UPDATE), then takes the chain's lock; an ingestion takes the chain's
-    lock, then updates the version's row (FOR NO KEY UPDATE, which a key-share lock lets
-    through). Taken the other way round, either deadlocks with this transaction."""
+    second time in the transaction will, but now: before its releases' rows and the audit
+    chain's lock, the order a recompute takes them in (the version FOR UPDATE, its releases,
+    the chain). An ingestion takes the chain's lock, then updates the version's row (FOR NO
+    KEY UPDATE, which a key-share lock lets through). Taken the other way round, either
+    deadlocks with this transaction; and a version read before a recompute of it commits
+    would be read stale."""
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute(
@@ -68,6 +70,7 @@ def _locked_sharing(release: Release) -> tuple[Release, list[Release]]:
     """The release, and the other open releases of its model version: they share its
     model-version safeguards, so a change to one changes their assessments too. All locked in
     primary-key order, the order ``refresh_for_model_versions`` locks them in."""
+    hold_version(release.model_version_id)
     rows = list(
         Release.objects.select_for_update(of=("self",))
         .select_related("model_version__model")
@@ -75,7 +78,6 @@ def _locked_sharing(release: Release) -> tuple[Release, list[Release]]:
         .filter(Q(pk=release.pk) | ~Q(state=workflow.WITHDRAWN))
         .order_by("pk")
     )
-    hold_version(release.model_version_id)
     return next(r for r in rows if r.pk == release.pk), [r for r in rows if r.pk != release.pk]
 
 
@@ -139,6 +141,11 @@ def gate_refresh(
         release.assessment_sha256 = current.sha256
         if release.state == workflow.APPROVED:
             _move(actor, release, workflow.SUBMITTED, now, batch)
+    # An assessment can come back to one already approved at quorum (evidence replaced, then
+    # the same evidence verified again): those signatures bind exactly this content, so the
+    # release is approved again without asking the approvers to sign it twice.
+    if release.state == workflow.SUBMITTED and assessment.approvable(release, current, inputs):
+        _move(actor, release, workflow.APPROVED, now, batch)
     release.required_level = current.required_level
     release.level_defined = current.level_defined
     release.approval_quorum = current.approval_quorum
@@ -343,13 +350,17 @@ def release_approve(
         raise ReleaseError("The person who requested a release cannot approve it.")
     if not access.holds_power(actor, "approve", release.model_version.model.slug, on=now.date()):
         raise PermissionDenied
-    if release.state != workflow.SUBMITTED:
+    # A deployed release is approved again when its assessment changed under it (evidence
+    # renewed): until then its gate denies.
+    if release.state not in (workflow.SUBMITTED, workflow.DEPLOYED):
         raise ReleaseError(
-            f"Only a submitted release can be approved; this one is {release.state}."
+            f"Only a submitted or deployed release can be approved; this one is {release.state}."
         )
     gate_refresh(release, now=now)
     if release.assessment_sha256 != seen_sha256:
         raise AssessmentChanged("The assessment changed after you loaded it: review it again.")
+    if release.state == workflow.APPROVED:  # its approvals are current again
+        raise ReleaseError("This release is approved already.")
     # By content, not version: an assessment that comes back (evidence replaced, then the same
     # evidence verified again) is the one already signed, and an approver counts once for it.
     if Approval.objects.filter(
@@ -384,17 +395,11 @@ def release_approve(
         subject=release,
         after={"assessment_sha256": current.sha256, "signature": signature.pk},
     )
-    count = Approval.objects.filter(release=release, assessment_sha256=current.sha256).count()
     # Approvals at quorum approve only what may ship: a release with a required safeguard not
     # yet verified stays submitted (its verification changes the assessment, and so needs
-    # approving again anyway).
-    verified = all(s["state"] == "verified" for s in current.data["safeguards"])
-    if (
-        count >= release.approval_quorum
-        and release.level_defined
-        and release.required_level
-        and verified
-    ):
+    # approving again anyway). A deployed one stays deployed; its gate reopens.
+    inputs = assessment.load([release])
+    if release.state == workflow.SUBMITTED and assessment.approvable(release, current, inputs):
         _move(actor, release, workflow.APPROVED, now)
     gate_refresh(release, now=now)
     return approval
@@ -491,7 +496,8 @@ def _escalate(
                 f"verified for {release}. It is blocked until they are in place."
                 if rose
                 else f"The evidence of a safeguard that the deployed {release} relies on "
-                "changed and is not verified yet. It is blocked until it is verified again.",
+                "changed and is not verified yet. It is blocked until it is verified again, "
+                "and its gate stays shut until the changed assessment is approved again.",
             )
     elif release.blocked_since is not None and not unverified:
         release.blocked_since = None
