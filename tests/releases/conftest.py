@@ -9,6 +9,8 @@ from evaluations.ingestion import ResultInput, RunInput
 from evaluations.models import ModelVersion
 from governance import content, publishing, services
 from governance.models import PauseAuthority
+from releases import assessment
+from releases import services as release_services
 from tests.conftest import make_person
 
 
@@ -79,3 +81,29 @@ def orion_21(lead, owner, policy):
         evaluation_services.evaluation_create(actor=lead, key=key, name=key)
     model = evaluation_services.model_create(actor=owner, slug="orion", name="Orion")
     return version_with_runs(owner, model, "orion-2.1", metrics)
+
+
+def submitted(owner, version, context="api"):
+    """A release of ``version`` requested by ``owner`` and submitted."""
+    release = release_services.release_create(
+        actor=owner, model_version=version, context=context, title=context
+    )
+    return release_services.release_submit(actor=owner, release=release)
+
+
+def verify_all(owner, verifier, release, text="in place"):
+    """Evidence for every safeguard the release's level requires, each verified."""
+    for code in [s["code"] for s in assessment.required_safeguards(release)]:
+        release_services.safeguard_implement(actor=owner, release=release, code=code, text=text)
+        release_services.safeguard_verify(actor=verifier, release=release, code=code)
+
+
+def approve(person, release):
+    """``person`` approves the release's current assessment (re-read first)."""
+    release.refresh_from_db()
+    return release_services.release_approve(
+        actor=person,
+        release=release,
+        seen_sha256=release.assessment_sha256,
+        reauth=signing.demo_reauthentication(person),
+    )

@@ -3,12 +3,13 @@
 import pytest
 from django.core.exceptions import PermissionDenied
 
-from core import roles, signing, tokens
+from core import roles, tokens
 from core.models import AuditEvent
 from evaluations.models import ModelVersion
-from releases import assessment, services, workflow
+from releases import services, workflow
 from releases.models import Release
 from tests.conftest import make_person
+from tests.releases.conftest import approve, verify_all
 
 pytestmark = pytest.mark.django_db
 
@@ -23,17 +24,9 @@ def release(owner, orion_21):
 
 @pytest.fixture
 def approved(owner, lead, authority, authority2, release):
-    for code in [s["code"] for s in assessment.required_safeguards(release)]:
-        services.safeguard_implement(actor=owner, release=release, code=code, text="in place")
-        services.safeguard_verify(actor=lead, release=release, code=code)
+    verify_all(owner, lead, release)
     for person in (authority, authority2):
-        release.refresh_from_db()
-        services.release_approve(
-            actor=person,
-            release=release,
-            seen_sha256=release.assessment_sha256,
-            reauth=signing.demo_reauthentication(person),
-        )
+        approve(person, release)
     release.refresh_from_db()
     assert (release.state, release.gate_allowed) == ("approved", True)
     return release

@@ -8,6 +8,7 @@ from core import signing
 from core.models import AuditEvent
 from releases import services
 from releases.models import Approval, Release, SafeguardStatus
+from tests.releases.conftest import approve, verify_all
 
 pytestmark = pytest.mark.django_db
 
@@ -24,24 +25,6 @@ def _all_safeguards(release):
     from releases import assessment
 
     return [s["code"] for s in assessment.required_safeguards(release)]
-
-
-def _implement_and_verify_all(owner, verifier, release):
-    for code in _all_safeguards(release):
-        services.safeguard_implement(
-            actor=owner, release=release, code=code, text=f"{code} is in place"
-        )
-        services.safeguard_verify(actor=verifier, release=release, code=code)
-
-
-def _approve(person, release):
-    release.refresh_from_db()
-    return services.release_approve(
-        actor=person,
-        release=release,
-        seen_sha256=release.assessment_sha256,
-        reauth=signing.demo_reauthentication(person),
-    )
 
 
 def test_a_new_release_shows_its_level_and_every_reason_it_cannot_ship(release):
@@ -105,11 +88,11 @@ def test_the_implementer_cannot_verify_even_with_the_permission(lead, release):
 def test_two_approvals_on_the_current_assessment_open_the_gate(
     owner, lead, authority, authority2, release
 ):
-    _implement_and_verify_all(owner, lead, release)
-    _approve(authority, release)
+    verify_all(owner, lead, release)
+    approve(authority, release)
     release.refresh_from_db()
     assert release.state == "submitted"
-    approval = _approve(authority2, release)
+    approval = approve(authority2, release)
     release.refresh_from_db()
     assert (release.state, release.gate_allowed, release.gate_reasons) == ("approved", True, [])
     manifest = json.loads(approval.signature.manifest)["subject"]
@@ -123,9 +106,9 @@ def test_two_approvals_on_the_current_assessment_open_the_gate(
 
 def test_the_requester_and_people_without_the_power_cannot_approve(owner, lead, release):
     with pytest.raises(services.ReleaseError, match="requested a release cannot approve"):
-        _approve(owner, release)
+        approve(owner, release)
     with pytest.raises(PermissionDenied):
-        _approve(lead, release)
+        approve(lead, release)
     assert not Approval.objects.exists()
 
 
@@ -148,9 +131,9 @@ def test_an_approval_of_an_assessment_that_changed_is_refused(owner, authority, 
 def test_an_approval_goes_stale_when_the_evidence_changes(
     owner, lead, authority, authority2, release
 ):
-    _implement_and_verify_all(owner, lead, release)
-    _approve(authority, release)
-    _approve(authority2, release)
+    verify_all(owner, lead, release)
+    approve(authority, release)
+    approve(authority2, release)
     release.refresh_from_db()
     assert release.state == "approved"
     code = _all_safeguards(release)[0]
@@ -164,10 +147,10 @@ def test_an_approval_goes_stale_when_the_evidence_changes(
 
 
 def test_each_approver_counts_once_in_the_database(owner, lead, authority, release):
-    _implement_and_verify_all(owner, lead, release)
-    approval = _approve(authority, release)
+    verify_all(owner, lead, release)
+    approval = approve(authority, release)
     with pytest.raises(services.ReleaseError, match="already approved"):
-        _approve(authority, release)
+        approve(authority, release)
     with pytest.raises(DatabaseError), transaction.atomic():
         Approval.objects.create(
             release=approval.release,

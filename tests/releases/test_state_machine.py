@@ -50,7 +50,7 @@ from governance import content
 from releases import assessment, decisions, services, workflow
 from releases.models import Approval, Decision, DecisionSignature, Release, SafeguardStatus
 from releases.services import AssessmentChanged, ReleaseError
-from tests.releases.conftest import safe_metrics, version_with_runs
+from tests.releases.conftest import approve, safe_metrics, submitted, version_with_runs
 
 pytestmark = pytest.mark.django_db
 
@@ -772,7 +772,7 @@ def world(lead, owner, authority, authority2, policy, orion_21):
     """Where every example starts: Orion 2.1 (ASL-3) and 2.2 (ASL-2, quorum 1), an approved
     and a deployed release of 2.2, and a restriction of 2.1 in effect (something to lift)."""
     orion_22 = _version(owner, orion_21.model, "orion-2.2", policy)
-    approved, deployed = (_submitted(owner, orion_22, context) for context in ("internal", "api"))
+    approved, deployed = (submitted(owner, orion_22, context) for context in ("internal", "api"))
     for release in (approved, deployed):
         release.refresh_from_db()
         for spec in assessment.build(release).data["safeguards"]:
@@ -782,7 +782,7 @@ def world(lead, owner, authority, authority2, policy, orion_21):
                 )
                 services.safeguard_verify(actor=lead, release=release, code=spec["code"])
     for release in (approved, deployed):
-        _approve(authority, release)
+        approve(authority, release)
     services.release_deploy(actor=owner, release=deployed)
     restriction = decisions.decision_propose(
         actor=lead, kind="restrict", target=orion_21, rationale=RATIONALE,
@@ -854,182 +854,3 @@ def test_the_release_and_decision_state_machine_keeps_its_invariants(world):
     assert refusals >= {
         "PermissionDenied", "ReleaseError", "AssessmentChanged", "IllegalMove", "IngestionError"
     }, refusals  # fmt: skip
-
-
-# -- the sequences the machine found, kept as plain tests ---------------------------------------
-
-
-def _submitted(owner, version, context="api"):
-    release = services.release_create(
-        actor=owner, model_version=version, context=context, title=context
-    )
-    return services.release_submit(actor=owner, release=release)
-
-
-def _verify_all(owner, lead, release, text="in place"):
-    for code in [s["code"] for s in assessment.required_safeguards(release)]:
-        services.safeguard_implement(actor=owner, release=release, code=code, text=text)
-        services.safeguard_verify(actor=lead, release=release, code=code)
-
-
-def _approve(person, release):
-    release.refresh_from_db()
-    return services.release_approve(
-        actor=person,
-        release=release,
-        seen_sha256=release.assessment_sha256,
-        reauth=signing.demo_reauthentication(person),
-    )
-
-
-def _fresh(release):
-    release.refresh_from_db()
-    return assessment.build(release).sha256
-
-
-def test_evidence_of_a_model_version_safeguard_refreshes_every_release_of_the_version(
-    owner, lead, orion_21
-):
-    api, internal = _submitted(owner, orion_21), _submitted(owner, orion_21, "internal")
-    services.safeguard_implement(actor=owner, release=api, code="SEC-WEIGHTS", text="in place")
-    internal.refresh_from_db()
-    # The row is the version's: the other release's assessment changed too, and says so.
-    assert internal.assessment_sha256 == _fresh(internal)
-    assert AuditEvent.objects.filter(
-        action="releases.assessment.changed", object_id=str(internal.pk)
-    ).count() == 2  # created, then this evidence  # fmt: skip
-
-
-def test_approvals_at_quorum_leave_a_release_with_unverified_safeguards_submitted(
-    owner, authority, authority2, orion_21
-):
-    release = _submitted(owner, orion_21)
-    _approve(authority, release)
-    _approve(authority2, release)
-    release.refresh_from_db()
-    assert release.state == "submitted" and not release.gate_allowed
-    assert "safeguards not verified" in " ".join(release.gate_reasons)
-
-
-def test_an_approver_counts_once_for_an_assessment_that_comes_back(
-    owner, lead, authority, orion_21
-):
-    release = _submitted(owner, orion_21)
-    _verify_all(owner, lead, release)
-    _approve(authority, release)
-    signed = _fresh(release)
-    # The same evidence again, verified again: the assessment is the one already signed.
-    services.safeguard_implement(actor=owner, release=release, code="SEC-WEIGHTS", text="in place")
-    services.safeguard_verify(actor=lead, release=release, code="SEC-WEIGHTS")
-    assert _fresh(release) == signed
-    with pytest.raises(ReleaseError, match="already approved"):
-        _approve(authority, release)
-    release.refresh_from_db()
-    assert release.state == "submitted"
-    assert Approval.objects.filter(release=release).count() == 1
-
-
-def test_an_assessment_that_comes_back_to_one_approved_at_quorum_is_approved_again(
-    owner, lead, authority, authority2, orion_21
-):
-    release = _submitted(owner, orion_21)
-    _verify_all(owner, lead, release)
-    _approve(authority, release)
-    _approve(authority2, release)
-    signed = _fresh(release)
-    services.safeguard_implement(actor=owner, release=release, code="SEC-WEIGHTS", text="in place")
-    release.refresh_from_db()
-    assert (release.state, release.gate_allowed) == ("submitted", False)
-    # Verified again: the very content both approvers signed. Nobody is asked to sign it twice
-    # (they could not): the gate approves it again, and it may ship.
-    services.safeguard_verify(actor=lead, release=release, code="SEC-WEIGHTS")
-    release.refresh_from_db()
-    assert _fresh(release) == signed
-    assert (release.state, release.gate_allowed, release.gate_reasons) == ("approved", True, [])
-    moves = AuditEvent.objects.filter(action="releases.release.approved", object_id=str(release.pk))
-    assert [e.actor_label for e in moves.order_by("seq")] == ["bo", "system:gate"]
-    with pytest.raises(ReleaseError, match="this one is approved"):
-        _approve(authority, release)
-    assert Approval.objects.filter(release=release).count() == 2
-
-
-def test_new_evidence_for_a_deployed_release_blocks_it_until_verified_again(
-    owner, lead, authority, authority2, orion_21, mailoutbox, django_capture_on_commit_callbacks
-):
-    deployed, draft = _submitted(owner, orion_21), _submitted(owner, orion_21, "internal")
-    _verify_all(owner, lead, deployed)
-    _approve(authority, deployed)
-    _approve(authority2, deployed)
-    services.release_deploy(actor=owner, release=deployed)
-    # Through another release of the same version: the row is shared.
-    with django_capture_on_commit_callbacks(execute=True):
-        services.safeguard_implement(actor=owner, release=draft, code="SEC-WEIGHTS", text="renewed")
-    deployed.refresh_from_db()
-    assert deployed.blocked_since is not None and not deployed.gate_allowed
-    assert AuditEvent.objects.filter(
-        action="releases.release.blocked", object_id=str(deployed.pk)
-    ).count() == 1  # fmt: skip
-    assert [(m.subject, sorted(m.to)) for m in mailoutbox] == [
-        (f"Release blocked: {deployed}", ["ada@example.org", "bo@example.org"])
-    ]
-    services.safeguard_verify(actor=lead, release=draft, code="SEC-WEIGHTS")
-    deployed.refresh_from_db()
-    assert deployed.blocked_since is None
-    assert AuditEvent.objects.filter(
-        action="releases.release.unblocked", object_id=str(deployed.pk)
-    ).count() == 1  # fmt: skip
-    # Verified, but not what the approvers signed: the gate stays shut until they approve the
-    # new assessment, which they may do while it is deployed.
-    assert not deployed.gate_allowed
-    assert "approvals: 0 of 2 current (2 stale)" in deployed.gate_reasons
-    _approve(authority, deployed)
-    _approve(authority2, deployed)
-    deployed.refresh_from_db()
-    assert (deployed.state, deployed.gate_allowed, deployed.gate_reasons) == ("deployed", True, [])
-
-
-def test_the_requester_cannot_send_an_approved_release_back_to_submitted(
-    owner, lead, authority, authority2, orion_21
-):
-    release = _submitted(owner, orion_21)
-    _verify_all(owner, lead, release)
-    _approve(authority, release)
-    _approve(authority2, release)
-    release.refresh_from_db()
-    assert release.state == "approved"
-    with pytest.raises(workflow.IllegalMove):
-        services.release_submit(actor=owner, release=release)
-    release.refresh_from_db()
-    assert (release.state, release.gate_allowed) == ("approved", True)
-
-
-def test_a_second_lift_of_a_decision_already_lifted_is_refused(
-    owner, authority, authority2, orion_21
-):
-    release = _submitted(owner, orion_21)
-
-    def sign(person, decision):
-        decisions.decision_sign(
-            actor=person, decision=decision, reauth=signing.demo_reauthentication(person)
-        )
-
-    pause = decisions.decision_propose(
-        actor=authority, kind="pause", target=release, rationale=RATIONALE
-    )
-    sign(authority, pause)
-    sign(authority2, pause)
-    first, second = (
-        decisions.decision_propose(
-            actor=authority, kind="lift", target=release, rationale=RATIONALE, lifts=pause
-        )
-        for _ in range(2)
-    )
-    sign(authority, second)
-    sign(authority2, second)
-    # Proposed while the pause was in effect; there is nothing left for it to lift.
-    for person in (authority, authority2):
-        with pytest.raises(ReleaseError, match="no longer in effect"):
-            sign(person, first)
-    first.refresh_from_db()
-    assert (first.state, first.signatures.count()) == ("proposed", 0)
-    assert AuditEvent.objects.filter(action="releases.decision.lifted").count() == 1
