@@ -3,10 +3,9 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
-from django.core.validators import URLValidator
 
 from evaluations.models import ModelVersion
-from releases import evidence
+from releases import evidence, services
 from releases.models import Decision, Release
 
 
@@ -30,7 +29,7 @@ class EvidenceForm(forms.Form):
         required=False,
         max_length=500,
         assume_scheme="https",
-        validators=[URLValidator(schemes=["https", "http"])],
+        validators=[services.EVIDENCE_LINK],  # what the service accepts
     )
     file = forms.FileField(required=False)
 

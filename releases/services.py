@@ -126,7 +126,7 @@ def gate_refresh(
     release: Release,
     *,
     now: datetime | None = None,
-    actor: str = "system:gate",
+    actor: User | str = "system:gate",
     batch: Batch | None = None,
 ) -> Release:
     """Recompute the cached assessment and verdict of a (locked) release. A new assessment makes
@@ -210,13 +210,12 @@ def release_deploy(*, actor: User, release: Release) -> Release:
     if not access.can_request(actor, release.model_version.model):
         raise PermissionDenied
     workflow.check_move(release.state, workflow.DEPLOYED)
-    # The verdict from the inputs as they are now, not the cached one: a refresh may be
-    # pending (a result just recomputed, evidence replaced), and approvals of an assessment
-    # that has since changed no longer count.
-    inputs = assessment.load([release])
-    verdict = assessment.gate(release, assessment.build(release, inputs), inputs)
-    if not verdict.allowed:
-        raise GateClosed(verdict.reasons)
+    # The verdict as the inputs are now, not the cached one: a refresh may be pending (a
+    # result just recomputed, evidence replaced). A refusal rolls the refresh back with the
+    # rest; the refresh still to come makes the same changes.
+    gate_refresh(release)
+    if not release.gate_allowed:
+        raise GateClosed(release.gate_reasons)
     _move(actor, release, workflow.DEPLOYED, timezone.now())
     return gate_refresh(release)
 
@@ -395,13 +394,10 @@ def release_approve(
         subject=release,
         after={"assessment_sha256": current.sha256, "signature": signature.pk},
     )
-    # Approvals at quorum approve only what may ship: a release with a required safeguard not
-    # yet verified stays submitted (its verification changes the assessment, and so needs
-    # approving again anyway). A deployed one stays deployed; its gate reopens.
-    inputs = assessment.load([release])
-    if release.state == workflow.SUBMITTED and assessment.approvable(release, current, inputs):
-        _move(actor, release, workflow.APPROVED, now)
-    gate_refresh(release, now=now)
+    # The refresh approves a submitted release once the approvals reach quorum, in the
+    # approver's name, and only what may ship: with a required safeguard not yet verified it
+    # stays submitted (assessment.approvable). A deployed one stays deployed; its gate reopens.
+    gate_refresh(release, now=now, actor=actor)
     return approval
 
 
