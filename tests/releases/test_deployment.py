@@ -9,9 +9,13 @@ from evaluations.models import ModelVersion
 from releases import services, workflow
 from releases.models import Release
 from tests.conftest import make_person
-from tests.releases.conftest import approve, verify_all
+from tests.releases.conftest import approve, submitted, verify_all
 
 pytestmark = pytest.mark.django_db
+# The caller (token or session), the release and its locks, the gate's inputs read twice
+# (before and after the move), the move and its audit event: the same however many releases
+# and events there are.
+QUERY_BOUND = {"api": 28, "page": 28}
 
 
 @pytest.fixture
@@ -123,4 +127,21 @@ def test_the_release_page_offers_the_deployment_only_when_the_gate_allows(client
     response = client.post(f"/releases/{approved.pk}/deploy/", follow=True)
     assert "Recorded as deployed." in response.content.decode()
     assert 'data-testid="record-deployment"' not in response.content.decode()
+    assert Release.objects.get(pk=approved.pk).state == "deployed"
+
+
+@pytest.mark.parametrize("route", ["api", "page"])
+def test_recording_a_deployment_reads_a_bounded_number_of_queries(
+    client, owner, orion_21, approved, route, django_assert_max_num_queries
+):
+    # Other releases of the same version, each with its history: none of it is read.
+    for _ in range(5):
+        submitted(owner, orion_21, "internal")
+    if route == "page":
+        client.force_login(owner)
+        deploy = lambda release: client.post(f"/releases/{release.pk}/deploy/")  # noqa: E731
+    else:
+        deploy = _pipeline(client, owner)
+    with django_assert_max_num_queries(QUERY_BOUND[route]):
+        assert deploy(approved).status_code == {"api": 201, "page": 302}[route]
     assert Release.objects.get(pk=approved.pk).state == "deployed"
