@@ -285,7 +285,8 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": float(AUDIT_CHECKPOINT_SECONDS),
     },
     "sweep-recompute": {"task": "evaluations.tasks.sweep_recompute", "schedule": 60.0},
-    "mark-stale-evidence": {"task": "evaluations.tasks.mark_stale_evidence", "schedule": 86400.0},
+    "mark-stale-evidence": {"task": "evaluations.tasks.mark_stale_evidence", "schedule": 60.0},
+    "sweep-gates": {"task": "releases.tasks.sweep_gates", "schedule": 60.0},
 }
 # Without Redis, tasks run in-process when their transaction commits (delay_on_commit).
 CELERY_TASK_ALWAYS_EAGER = REDIS_URL is None

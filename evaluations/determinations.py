@@ -13,7 +13,12 @@ For each capability threshold of the policy in force, and one model version's ru
 
 The required level is the highest level required by a crossed or cannot-rule-out threshold, and
 never below the baseline. A signed override replaces a threshold's outcome while the evidence it
-considered is still exactly the evidence there is.
+considered is still exactly the evidence there is and, for an override that lowers (ruled out or
+alert), while every condition still has a current successful run: it lapses when any goes stale.
+
+Time is an input: a ruled-out or alert outcome holds only until the oldest of the runs it rests
+on passes the re-evaluation interval (``valid_until``); crossed and cannot-rule-out never get
+better with time. The assessment's ``valid_until`` is the earliest of its outcomes'.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from typing import Any
 
 CROSSED, ALERT, RULED_OUT, CANNOT_RULE_OUT = "crossed", "alert", "ruled_out", "cannot_rule_out"
 REQUIRES_LEVEL = {CROSSED, CANNOT_RULE_OUT}
+LOWERING = {RULED_OUT, ALERT}  # outcomes that need current evidence to hold
 COMPARATORS: dict[str, Callable[[float, float], bool]] = {
     ">=": operator.ge, ">": operator.gt, "<=": operator.le, "<": operator.lt,
 }  # fmt: skip
@@ -64,6 +70,15 @@ class Outcome:
     deciding_value: float | None = None
     evidence: tuple[str, ...] = ()
     override_id: str | None = None
+    # When every condition's newest successful run reporting its metric is current, the moment
+    # the first of them goes stale; None when some condition has no current run.
+    fresh_until: datetime | None = None
+    lapsed_override_id: str | None = None  # an override of the same evidence, stale now
+
+    @property
+    def valid_until(self) -> datetime | None:
+        """Until when this outcome holds as time passes (None: time cannot change it)."""
+        return self.fresh_until if self.outcome in LOWERING else None
 
 
 @dataclass(frozen=True)
@@ -71,6 +86,11 @@ class Assessment:
     outcomes: list[Outcome]
     required_level: str
     required_rank: int
+
+    @property
+    def valid_until(self) -> datetime | None:
+        times = [o.valid_until for o in self.outcomes if o.valid_until is not None]
+        return min(times) if times else None
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -86,6 +106,7 @@ class _Found:
     reason: str
     run: RunFact | None = None
     value: float | None = None
+    fresh_until: datetime | None = None  # when the newest reporting run goes stale
 
 
 def _condition(
@@ -100,11 +121,13 @@ def _condition(
         key=_newest_first,
         reverse=True,
     )
+    fresh = _fresh_until(reporting[0], now, interval) if reporting else None
     for run in reporting:
         value = run.results[metric]
         if passes(value, condition["value"]):
             rule = f"{condition['comparator']} {condition['value']!r}"
-            return _Found(CROSSED, f"{name} = {value!r} in run {run.run_id} ({rule})", run, value)
+            reason = f"{name} = {value!r} in run {run.run_id} ({rule})"
+            return _Found(CROSSED, reason, run, value, fresh)
     if not of_evaluation:
         return _Found(CANNOT_RULE_OUT, f"no run of {evaluation}")
     if not any(run.counts() for run in of_evaluation):
@@ -112,7 +135,7 @@ def _condition(
     if not reporting:
         return _Found(CANNOT_RULE_OUT, f"no successful run of {evaluation} reports {metric}")
     latest = reporting[0]
-    if latest.completed_at is None or now - latest.completed_at > interval:
+    if fresh is None:
         reason = (
             f"the latest run of {evaluation} ({latest.run_id}) is older than {interval.days} days"
         )
@@ -122,9 +145,19 @@ def _condition(
         value = run.results[metric]
         if alert is not None and passes(value, alert):
             reason = f"{name} = {value!r} in run {run.run_id} is past the alert value {alert!r}"
-            return _Found(ALERT, reason, run, value)
+            return _Found(ALERT, reason, run, value, fresh)
     value = latest.results[metric]
-    return _Found(RULED_OUT, f"{name} = {value!r} in run {latest.run_id}", latest, value)
+    return _Found(RULED_OUT, f"{name} = {value!r} in run {latest.run_id}", latest, value, fresh)
+
+
+def _fresh_until(run: RunFact, now: datetime, interval: timedelta) -> datetime | None:
+    """When a run stops being current evidence; None if it is not current now."""
+    if run.completed_at is None or now - run.completed_at > interval:
+        return None
+    return run.completed_at + interval + _TICK
+
+
+_TICK = timedelta(microseconds=1)  # "older than the interval" is strict: stale just after it
 
 
 _SEVERITY = {CROSSED: 3, CANNOT_RULE_OUT: 2, ALERT: 1, RULED_OUT: 0}
@@ -150,6 +183,8 @@ def determine(
     )
     decisive = found[index]
     reason = decisive.reason
+    freshness = [f.fresh_until for f in found]
+    fresh_until = None if None in freshness else min(freshness)  # type: ignore[type-var]
     if decisive.outcome == RULED_OUT:
         reason = "ruled out: " + "; ".join(f.reason for f in found)
     return Outcome(
@@ -162,15 +197,25 @@ def determine(
         deciding_metric=conditions[index]["metric"] if decisive.run else "",
         deciding_value=decisive.value,
         evidence=evidence,
+        fresh_until=fresh_until,
     )
 
 
 def apply_override(outcome: Outcome, overrides: Iterable[OverrideFact]) -> Outcome:
-    """The newest override of this threshold that considered exactly today's evidence."""
+    """The newest override of this threshold that considered exactly today's evidence. One
+    that lowers (ruled out, alert) holds only while every condition has a current successful
+    run: once any goes stale it lapses, and the computed outcome stands."""
     for override in overrides:
         if override.threshold == outcome.threshold and override.considered_runs == frozenset(
             outcome.evidence
         ):
+            if override.outcome in LOWERING and outcome.fresh_until is None:
+                return replace(
+                    outcome,
+                    lapsed_override_id=override.override_id,
+                    reason=f"override {override.override_id} lapsed: evidence went stale; "
+                    + outcome.reason,
+                )
             return replace(
                 outcome,
                 outcome=override.outcome,
@@ -178,6 +223,14 @@ def apply_override(outcome: Outcome, overrides: Iterable[OverrideFact]) -> Outco
                 reason=f"signed override ({override.outcome}); computed: {outcome.reason}",
             )
     return outcome
+
+
+def current_evidence_until(
+    threshold: dict[str, Any], runs: Sequence[RunFact], *, now: datetime, interval_days: int
+) -> datetime | None:
+    """Whether every condition of ``threshold`` has a current successful run reporting its
+    metric (what an override to ruled out needs), and until when; None if not."""
+    return determine(threshold, runs, now, timedelta(days=interval_days)).fresh_until
 
 
 def assess(

@@ -54,6 +54,9 @@ class ModelVersion(models.Model):
     needs_recompute = models.BooleanField(default=True)
     evidence_watermark = models.PositiveBigIntegerField(default=1)
     assessed_watermark = models.PositiveBigIntegerField(default=0)
+    # Bumped by every recompute that reassessed the version, in its transaction: a release
+    # whose gate was built from an older one is due a refresh (releases records which it saw).
+    assessment_seq = models.PositiveBigIntegerField(default=0)
 
     class Meta:
         ordering = ["model", "created_at"]
@@ -184,6 +187,9 @@ class Determination(models.Model):
         "Override", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     evidence = models.JSONField(default=list)  # run ids considered
+    # A ruled-out or alert outcome holds until the oldest run it rests on goes stale; None
+    # for outcomes time cannot improve (crossed, cannot rule out).
+    valid_until = models.DateTimeField(null=True, blank=True)
     computed_at = models.DateTimeField()
 
     class Meta:
@@ -191,6 +197,11 @@ class Determination(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["model_version", "threshold"], name="one_determination_per_threshold"
+            )
+        ]
+        indexes = [
+            models.Index(
+                fields=["valid_until"], condition=Q(valid_until__isnull=False), name="goes_stale"
             )
         ]
 

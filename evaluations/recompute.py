@@ -9,12 +9,12 @@ same transaction that stores the result, so a crash leaves it set for the sweep.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any
 
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import F
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -115,12 +115,19 @@ def _recompute_batch(ids: list[int], now: datetime, force: bool) -> list[Recompu
         versions = list(ModelVersion.objects.select_for_update().filter(pk__in=ids).order_by("pk"))
         policy = PolicyVersion.objects.governing()
         policy_id = policy.pk if policy else None
+        # Time is an input too: an outcome past its valid_until (evidence gone stale) is due.
+        expired = set(
+            Determination.objects.filter(model_version__in=ids, valid_until__lte=now)
+            .values_list("model_version_id", flat=True)
+            .distinct()
+        )
         due = [
             v
             for v in versions
             if force
             or v.assessed_watermark != v.evidence_watermark
             or v.assessed_policy_id != policy_id
+            or v.pk in expired
         ]
         skipped = [v for v in versions if v not in due]
         if skipped:
@@ -128,9 +135,16 @@ def _recompute_batch(ids: list[int], now: datetime, force: bool) -> list[Recompu
                 needs_recompute=False
             )
         changed = _assess(due, policy, now) if due else set()
-        if changed:
+        reassessed = sorted(v.pk for v in due)
+        if reassessed:
+            # Every gate built from an earlier assessment of these versions is now behind, in
+            # this transaction: a refresh lost after the commit (the worker dies, the receiver
+            # raises) leaves the gates known to be behind, and never served as they were.
+            ModelVersion.objects.filter(pk__in=reassessed).update(
+                assessment_seq=F("assessment_seq") + 1
+            )
             transaction.on_commit(
-                lambda: assessment_changed.send(sender=ModelVersion, version_ids=sorted(changed))
+                lambda: assessment_changed.send(sender=ModelVersion, version_ids=reassessed)
             )
         return [
             RecomputeOutcome(v.pk, v in skipped, v.required_level, v.pk in changed)
@@ -199,7 +213,7 @@ def _snapshot(outcome: str, level: str, run: str | None, override: str | None) -
 # A determination's stored values, compared to decide whether its row must be rewritten.
 _STORED = (
     "policy_version_id", "level", "outcome", "computed_outcome", "reason", "deciding_run_id",
-    "deciding_metric", "deciding_value", "override_id", "evidence",
+    "deciding_metric", "deciding_value", "override_id", "evidence", "valid_until",
 )  # fmt: skip
 
 
@@ -226,7 +240,7 @@ def _store_determinations(
         .order_by()
         .values_list("model_version_id", "threshold", "pk", "deciding_run__run_id", *_STORED)
     ):
-        row[-2] = str(row[-2]) if row[-2] else None  # the override's uuid
+        row[10] = str(row[10]) if row[10] else None  # the override's uuid
         existing[version_id][threshold] = tuple(row)
     deciding = {
         o.deciding_run for a in assessed.values() if a for o in a.outcomes if o.deciding_run
@@ -248,7 +262,7 @@ def _store_determinations(
             stored = (
                 policy.pk, o.level, o.outcome, o.computed_outcome, o.reason,
                 runs.get((version.pk, o.deciding_run or "")), o.deciding_metric,
-                o.deciding_value, o.override_id, list(o.evidence),
+                o.deciding_value, o.override_id, list(o.evidence), o.valid_until,
             )  # fmt: skip
             if old is None or old[2:] != stored:  # an unchanged row is kept as it is
                 if old is not None:
@@ -264,6 +278,14 @@ def _store_determinations(
             same_policy = old is not None and old[2] == policy.pk
             before = _snapshot(old[4], old[3], old[1], old[10]) if old and same_policy else None
             after = _snapshot(o.outcome, o.level, o.deciding_run, o.override_id)
+            held_override = old[10] if old is not None and old[2] == policy.pk else None
+            if held_override and held_override != o.override_id:
+                why = (
+                    "the evidence it considered went stale"
+                    if o.lapsed_override_id == held_override
+                    else "the evidence changed (a new or different run)"
+                )
+                events.append(_lapsed(version, replace(o, lapsed_override_id=held_override), why))
             if before != after:
                 changed.add(version.pk)
                 events.append(
@@ -287,6 +309,20 @@ def _store_determinations(
     return changed
 
 
+def _lapsed(version: ModelVersion, o: determinations.Outcome, why: str) -> dict[str, object]:
+    """The audit event of an override that stopped counting."""
+    return {
+        "action": "evaluations.override.lapsed",
+        "actor": ACTOR,
+        "obj": version,
+        "subject": version,
+        "object_repr": f"{version} {o.threshold}",
+        "before": {"override": o.lapsed_override_id},
+        "after": {"outcome": o.outcome, "reason": why},
+        "reason": why,
+    }
+
+
 def mark_all(*, reason: str) -> int:
     """Every model version needs a recompute (a new policy took effect)."""
     from evaluations.ingestion import mark_for_recompute
@@ -298,23 +334,19 @@ def mark_all(*, reason: str) -> int:
 
 
 def mark_stale(*, now: datetime | None = None) -> int:
-    """Versions whose ruling-out evidence has aged past the re-evaluation interval."""
+    """Versions with an outcome that needed current evidence and no longer has it (a
+    determination past its ``valid_until``): marked and enqueued. Readers of a gate do not
+    wait for this (they recompute what is past due themselves); it keeps escalations and the
+    pages' lists true when nobody asks."""
     from evaluations.ingestion import mark_for_recompute
 
     now = now or timezone.now()
     policy = PolicyVersion.objects.governing()
     if policy is None:
         return 0
-    cutoff = now - timedelta(days=policy.reevaluation_interval_days)
     stale = (
-        Determination.objects.filter(
-            policy_version=policy,
-            outcome__in=[Determination.Outcome.RULED_OUT, Determination.Outcome.ALERT],
-        )
-        .filter(
-            Q(deciding_run__completed_at__lt=cutoff)
-            | Q(deciding_run__completed_at=None, deciding_run__received_at__lt=cutoff)
-        )
+        Determination.objects.filter(policy_version=policy, valid_until__lte=now)
+        .exclude(model_version__needs_recompute=True)
         .values_list("model_version_id", flat=True)
         .distinct()
     )

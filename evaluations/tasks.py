@@ -52,7 +52,8 @@ def sweep_recompute() -> dict[str, Any]:
 
 @shared_task
 def mark_stale_evidence() -> dict[str, Any]:
-    """Daily: versions whose ruling-out evidence went stale are recomputed."""
+    """Every minute: versions with evidence that went stale are recomputed (readers of a gate
+    recompute what is past due themselves; this keeps escalations timely when nobody asks)."""
     return {"marked": recompute.mark_stale()}
 
 

@@ -28,6 +28,11 @@ from governance.models import (
 FORMAT = "scaling-policy/1"
 
 
+class RegisterIntegrityError(Exception):
+    """Published content that no longer has the hash its publishers signed: nothing may be
+    decided on it (every gate denies with ``register_integrity``)."""
+
+
 def load_version(version_id: int) -> PolicyVersion:
     """One version with everything the register pages and the content need, in 8 queries."""
     return (
@@ -81,6 +86,10 @@ def version_content(version: PolicyVersion, *, with_publication: bool = False) -
         "baseline_level": version.baseline_level.code if version.baseline_level else None,
         "signing_quorum": version.signing_quorum,
     }
+    # Only when set, so the content (and hash) of versions that never relaxed separation is
+    # what it always was.
+    if version.separation_waiver:
+        settings["separation_waiver"] = version.separation_waiver
     if with_publication:
         settings["effective_from"] = (
             version.effective_from.isoformat() if version.effective_from else None
@@ -149,7 +158,15 @@ def in_force_content(version: PolicyVersion | int) -> dict[str, Any]:
     """``version_content`` of a published (or superseded) version, built once per process: its
     content never changes (the database refuses), so it is keyed by its hash. A draft's is
     built afresh each time. Callers get their own copy. Given the version row just read (the
-    governing one, say), no query is needed to find the cached content."""
+    governing one, say), no query is needed to find the cached content.
+
+    Published content is verified against its signed hash as it is loaded; content that does
+    not match, or a version with an open integrity alarm, raises ``RegisterIntegrityError``."""
+    if getattr(version, "integrity_alarm", False):
+        raise RegisterIntegrityError(
+            f"{version}: its stored content does not match what was signed (see the audit "
+            "trail's integrity alarm)"
+        )
     row = _cache_key(version)
     if row is None:
         return version_content(load_version(version if isinstance(version, int) else version.pk))
@@ -159,10 +176,15 @@ def in_force_content(version: PolicyVersion | int) -> dict[str, Any]:
 def required_safeguards(version: PolicyVersion, level: str) -> list[dict[str, Any]]:
     """The safeguards ``level`` requires under a version in force: what a release page and a
     gate need, without copying the whole content (cached like it)."""
+    if getattr(version, "integrity_alarm", False):
+        return []
     row = _cache_key(version)
     if row is None:
         return commitments.required_safeguards(in_force_content(version), level)
-    return copy.deepcopy(_required(*row, level))
+    try:
+        return copy.deepcopy(_required(*row, level))
+    except RegisterIntegrityError:
+        return []  # the gate denies with the reason; no safeguard can be recorded meanwhile
 
 
 def _cache_key(version: PolicyVersion | int) -> tuple[int, str, object] | None:
@@ -196,4 +218,17 @@ def _required(
 
 @functools.lru_cache(maxsize=32)
 def _published(version_id: int, sha256: str, effective_from: object) -> dict[str, Any]:
-    return version_content(load_version(version_id))
+    version = load_version(version_id)
+    data = version_content(version)
+    if content_sha256(data) != sha256:  # not cached: raised again at every load
+        raise RegisterIntegrityError(
+            f"{version.policy.slug}:{version.number}: the stored content does not have the "
+            f"signed hash {sha256}"
+        )
+    return data
+
+
+def forget(version_id: int | None = None) -> None:
+    """Drop this process's cached content (an integrity finding: load and verify again)."""
+    _published.cache_clear()
+    _required.cache_clear()

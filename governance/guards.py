@@ -7,12 +7,14 @@ from core import dbguard
 VERSION = "governance_policyversion"
 MESSAGE = "published policy versions are immutable"
 # Every column but state and superseded_at: the one change a published version may undergo
-# is being superseded.
-FROZEN_COLUMNS = [
+# is being superseded. (Migration 0002 guards the columns that existed then; 0005 reinstalls
+# the guard over them all.)
+COLUMNS_0002 = [
     "policy_id", "number", "label", "changelog", "reevaluation_interval_days",
     "baseline_level_id", "signing_quorum", "based_on_id", "created_by_id", "created_at",
     "effective_from", "published_at", "content_sha256",
 ]  # fmt: skip
+FROZEN_COLUMNS = [*COLUMNS_0002, "separation_waiver"]
 
 
 # The SQL below is built from constants and trigger row references only (no input).
@@ -20,14 +22,14 @@ def _state_of(version_id: str) -> str:
     return f"(SELECT state FROM {VERSION} WHERE id = {version_id})"  # noqa: S608  # nosec B608
 
 
-def version_guard(vendor: str) -> dbguard.Guard:
+def version_guard(vendor: str, columns: list[str] = FROZEN_COLUMNS) -> dbguard.Guard:
     return dbguard.Guard(
         name="governance_policyversion_guard",
         table=VERSION,
         message=MESSAGE,
         update_when=(
             "OLD.state <> 'draft' AND NOT (OLD.state = 'published' AND NEW.state = 'superseded'"
-            f" AND {dbguard.unchanged(vendor, FROZEN_COLUMNS)})"
+            f" AND {dbguard.unchanged(vendor, columns)})"
         ),
         delete_when="OLD.state <> 'draft'",
     )
@@ -70,5 +72,5 @@ ITEM_TABLES = [
 ]  # fmt: skip
 
 
-def guards(vendor: str) -> list[dbguard.Guard]:
-    return [version_guard(vendor), *map(item_guard, ITEM_TABLES), CONDITION_GUARD]
+def guards(vendor: str, columns: list[str] = FROZEN_COLUMNS) -> list[dbguard.Guard]:
+    return [version_guard(vendor, columns), *map(item_guard, ITEM_TABLES), CONDITION_GUARD]

@@ -39,11 +39,19 @@ class Policy(models.Model):
 
 
 class PolicyVersionQuerySet(models.QuerySet["PolicyVersion"]):
+    def governing_id(self) -> int | None:
+        return self.filter(state=PolicyVersion.State.PUBLISHED).values_list("pk", flat=True).first()
+
     def governing(self) -> PolicyVersion | None:
-        """The version every model is assessed under. The register may hold several policies;
-        the most recently published version in force governs."""
+        """The one version every model is assessed under: the register may hold several
+        policies, but exactly one version is in force at a time (a constraint), and publishing
+        any version supersedes it. ``integrity_alarm`` says whether its content was found not
+        to match what was signed (read in the same query)."""
+        alarms = IntegrityAlarm.objects.filter(version=models.OuterRef("pk"), cleared_at=None)
         return (
             self.filter(state=PolicyVersion.State.PUBLISHED)
+            .annotate(integrity_alarm=models.Exists(alarms))
+            .select_related("policy")
             .order_by("-published_at", "-pk")
             .first()
         )
@@ -67,6 +75,9 @@ class PolicyVersion(models.Model):
         "SafetyLevel", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     signing_quorum = models.PositiveSmallIntegerField(default=1)
+    # Set only with a reason: lets the people who overrode a release's determinations or
+    # verified its safeguards count toward its approval quorum (otherwise they do not).
+    separation_waiver = models.TextField(blank=True)
     based_on = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
@@ -90,8 +101,9 @@ class PolicyVersion(models.Model):
         ]
         constraints = [
             models.UniqueConstraint(fields=["policy", "number"], name="policy_version_number"),
+            # Exactly one version governs, whichever policy it belongs to.
             models.UniqueConstraint(
-                fields=["policy"], condition=Q(state="published"), name="one_version_in_force"
+                fields=["state"], condition=Q(state="published"), name="one_version_in_force"
             ),
             models.UniqueConstraint(
                 fields=["policy"], condition=Q(state="draft"), name="one_open_draft"
@@ -290,3 +302,19 @@ class PauseAuthority(VersionItem):
             errors["model_slugs"] = "Name the models in scope, or choose all models."
         if errors:
             raise ValidationError(errors)
+
+
+class IntegrityAlarm(models.Model):
+    """A published version whose stored content was found not to match what was signed
+    (``governance.integrity``). While one is open on the version in force, every gate denies."""
+
+    version = models.ForeignKey(PolicyVersion, on_delete=models.PROTECT, related_name="+")
+    problems = models.JSONField(default=list)
+    raised_at = models.DateTimeField(auto_now_add=True)
+    cleared_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-raised_at"]
+
+    def __str__(self) -> str:
+        return f"integrity alarm on {self.version_id}"

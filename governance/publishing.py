@@ -12,13 +12,14 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
 
-from core import audit, signing
+from core import audit, roles, signing
 from core.models import Signature
 from governance import access, content, validation
 from governance.models import PolicyVersion
@@ -68,11 +69,27 @@ def current_signers(version: PolicyVersion, current_sha256: str) -> set[int]:
 
 
 def quorum_floor(version: PolicyVersion) -> int:
-    """A draft cannot lower the bar set by the version in force."""
-    in_force = PolicyVersion.objects.filter(
-        policy_id=version.policy_id, state=PolicyVersion.State.PUBLISHED
-    ).first()
+    """The register governs itself: whatever a draft changes (another policy taking over, a
+    lower quorum, a raised threshold, a safeguard or authority removed), publishing it needs at
+    least the signing quorum of the version in force, whichever policy that belongs to."""
+    in_force = PolicyVersion.objects.filter(state=PolicyVersion.State.PUBLISHED).first()
     return in_force.signing_quorum if in_force else 1
+
+
+def eligibility_errors(data: dict[str, Any]) -> list[str]:
+    """Designated authorities must be active holders of the designated-authority role: a
+    register cannot hand the powers to pause, lift or approve to anyone else."""
+    names = [a["username"] for a in data["authorities"]]
+    holders = set(
+        User.objects.filter(
+            username__in=names, is_active=True, groups__name=roles.AUTHORITY.name
+        ).values_list("username", flat=True)
+    )
+    return [
+        f"Authority {name} is not an active holder of the {roles.AUTHORITY.name.lower()} role"
+        for name in names
+        if name not in holders
+    ]
 
 
 @transaction.atomic
@@ -95,11 +112,10 @@ def version_sign(
             "The content changed after you loaded it: review it again. Nothing was signed."
         )
     data = content.version_content(content.load_version(version.pk))
-    problems = validation.errors(data)
+    problems = [p.message for p in validation.errors(data)]
+    problems += eligibility_errors(data)
     if problems:
-        raise RegisterError(
-            "This version cannot be published yet: " + "; ".join(p.message for p in problems)
-        )
+        raise RegisterError("This version cannot be published yet: " + "; ".join(problems))
     digest = content.content_sha256(data)
     if actor.pk in current_signers(version, digest):
         raise RegisterError("You have already signed this content.")
@@ -114,16 +130,21 @@ def version_sign(
         signer=actor, meaning=PUBLISH, obj=version, subject=subject, reauth=reauth, now=now
     )
     signers = len(current_signers(version, digest))
-    published = signers >= max(version.signing_quorum, quorum_floor(version))
+    quorum = max(version.signing_quorum, quorum_floor(version))
+    published = signers >= quorum
     if published:
-        _publish(actor=actor, version=version, digest=digest, now=now)
-    return SigningOutcome(signature, signers, version.signing_quorum, published)
+        _publish(actor=actor, version=version, data=data, digest=digest, now=now)
+    return SigningOutcome(signature, signers, quorum, published)
 
 
-def _publish(*, actor: User, version: PolicyVersion, digest: str, now: datetime) -> None:
+def _publish(
+    *, actor: User, version: PolicyVersion, data: dict[str, Any], digest: str, now: datetime
+) -> None:
+    # Whatever governs now, of any policy, is superseded: exactly one version is in force.
     previous = (
         PolicyVersion.objects.select_for_update()
-        .filter(policy=version.policy, state=PolicyVersion.State.PUBLISHED)
+        .select_related("policy")
+        .filter(state=PolicyVersion.State.PUBLISHED)
         .first()
     )
     if previous is not None:
@@ -136,7 +157,10 @@ def _publish(*, actor: User, version: PolicyVersion, digest: str, now: datetime)
             obj=previous,
             subject=previous,
             before={"state": "published"},
-            after={"state": "superseded", "superseded_by": version.number},
+            after={
+                "state": "superseded",
+                "superseded_by": f"{version.policy.slug}:{version.number}",
+            },
         )
     version.state = PolicyVersion.State.PUBLISHED
     version.published_at = now
@@ -153,7 +177,9 @@ def _publish(*, actor: User, version: PolicyVersion, digest: str, now: datetime)
             "state": "published",
             "effective_from": version.effective_from.isoformat(),
             "content_sha256": digest,
-            "supersedes": previous.number if previous else None,
+            "supersedes": f"{previous.policy.slug}:{previous.number}" if previous else None,
+            # The signed content itself, in the chain: what integrity checks compare against.
+            "content": data,
         },
     )
     transaction.on_commit(

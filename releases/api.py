@@ -10,7 +10,28 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.access import acting_user
-from releases import access, selectors
+from releases import access, gate, selectors, services
+
+
+def _reasons() -> serializers.Serializer:
+    """A gate's reasons in a response (a new field each time: DRF binds a field to one parent)."""
+    return inline_serializer("GateReason", _reason_fields(), many=True)
+
+
+def _reason_fields() -> dict[str, serializers.Field]:
+    return {
+        "code": serializers.ChoiceField(
+            choices=sorted(gate.CODES),
+            help_text="Stable, for machines: "
+            + "; ".join(f"`{code}`: {meaning}" for code, meaning in sorted(gate.CODES.items())),
+        ),
+        "message": serializers.CharField(help_text="For people; its wording may change."),
+        "subject": serializers.CharField(
+            help_text="What it concerns: `release`, `model_version`, `approvals`, "
+            "`policy_version`, `level:<code>`, `safeguard:<code>[,<code>…]` or `decision:<id>`."
+        ),
+    }
+
 
 GATE = inline_serializer(
     "Gate",
@@ -18,9 +39,15 @@ GATE = inline_serializer(
         "allowed": serializers.BooleanField(),
         "state": serializers.CharField(help_text="draft, submitted, approved, deployed, withdrawn"),
         "required_level": serializers.CharField(allow_null=True),
-        "reasons": serializers.ListField(child=serializers.CharField()),
+        "reasons": _reasons(),
         "policy_version": serializers.CharField(allow_null=True),
         "assessed_at": serializers.DateTimeField(allow_null=True),
+        "valid_until": serializers.DateTimeField(
+            allow_null=True,
+            help_text="The verdict holds until then (evidence going stale, an approver's "
+            "authority ending) unless something changes first; null when time alone cannot "
+            "change it. Ask again rather than keep an answer.",
+        ),
         "assessment_sha256": serializers.CharField(
             help_text="The assessment an approval signs (the approvals endpoint asks for it)."
         ),
@@ -31,18 +58,26 @@ GATE = inline_serializer(
 class GateView(APIView):
     @extend_schema(
         summary="May this release ship? Always with reasons.",
-        description="For deployment pipelines: fail the deployment unless `allowed` is true.",
+        description=(
+            "For deployment pipelines: fail the deployment unless `allowed` is true. The "
+            "verdict is true at the moment of asking: a cached one is served only while it "
+            "holds; otherwise the model version is reassessed and the gate refreshed before "
+            "answering, and if that cannot be done the answer is a denial "
+            "(`refresh_failed`). Each reason has a stable `code`."
+        ),
         responses={200: GATE, 401: None, 404: None},
     )
     def get(self, request: Request, pk: int) -> Response:
         release = (
             selectors.visible_releases(acting_user(request))
             .select_related("model_version__assessed_policy__policy")
+            .annotate(governing_id=selectors.GOVERNING_ID)
             .filter(pk=pk)
             .first()
         )
         if release is None:
             raise Http404
+        release = services.gate_now(release, governing_id=release.governing_id)
         policy = release.model_version.assessed_policy
         return Response(
             {
@@ -52,6 +87,7 @@ class GateView(APIView):
                 "reasons": release.gate_reasons,
                 "policy_version": f"{policy.policy.slug}:{policy.number}" if policy else None,
                 "assessed_at": release.assessed_at,
+                "valid_until": release.gate_valid_until,
                 "assessment_sha256": release.assessment_sha256,
             }
         )
@@ -80,7 +116,6 @@ class ApprovalsView(APIView):
     )
     def post(self, request: Request, pk: int) -> Response:
         from core import signing
-        from releases import services
 
         actor = acting_user(request)
         release = selectors.visible_releases(actor).filter(pk=pk).first()
@@ -133,7 +168,7 @@ REFUSAL = inline_serializer(
     "DeploymentRefused",
     {
         "detail": serializers.CharField(),
-        "reasons": serializers.ListField(child=serializers.CharField()),
+        "reasons": _reasons(),
     },
 )
 
@@ -151,7 +186,7 @@ class DeploymentView(APIView):
         responses={201: DEPLOYMENT, 401: None, 403: None, 404: None, 409: REFUSAL},
     )
     def post(self, request: Request, pk: int) -> Response:
-        from releases import services, workflow
+        from releases import workflow
 
         actor = acting_user(request)
         release = selectors.visible_releases(actor).filter(pk=pk).first()
@@ -160,9 +195,11 @@ class DeploymentView(APIView):
         try:
             release = services.release_deploy(actor=actor, release=release)
         except services.GateClosed as error:
-            return Response({"detail": str(error), "reasons": error.reasons}, status=409)
+            reasons = [reason.as_dict() for reason in error.reasons]
+            return Response({"detail": str(error), "reasons": reasons}, status=409)
         except workflow.IllegalMove as error:
-            return Response({"detail": str(error), "reasons": [str(error)]}, status=409)
+            reason = gate.Reason(gate.NOT_APPROVED, str(error), "release")
+            return Response({"detail": str(error), "reasons": [reason.as_dict()]}, status=409)
         return Response(
             {
                 "state": release.state,

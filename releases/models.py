@@ -50,12 +50,27 @@ class Release(models.Model):
     gate_allowed = models.BooleanField(default=False)
     gate_reasons = models.JSONField(default=list)
     blocked_since = models.DateTimeField(null=True, blank=True)
+    # Until when the cached verdict holds (evidence going stale, an approver's authority
+    # ending); None when time alone cannot change it.
+    gate_valid_until = models.DateTimeField(null=True, blank=True)
+    # The model version's ``assessment_seq`` this verdict was built from: a recompute bumps
+    # the version's in its own transaction, so a gate behind it is known to be due a refresh
+    # even if the refresh that follows the commit never runs. Such a gate is never served.
+    assessed_seq = models.PositiveBigIntegerField(default=0)
 
     class Meta:
         ordering = ["-created_at"]
 
     def __str__(self) -> str:
         return f"{self.model_version.label} → {self.get_context_display()}"
+
+    @property
+    def gate_messages(self) -> list[str]:
+        return [reason["message"] for reason in self.gate_reasons]
+
+    @property
+    def gate_codes(self) -> list[str]:
+        return [reason["code"] for reason in self.gate_reasons]
 
 
 class SafeguardStatus(models.Model):

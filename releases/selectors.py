@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Count, F, Q, QuerySet
+from django.db.models import Count, F, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from core.access import AnyUser
@@ -15,6 +15,12 @@ from evaluations import access as evaluation_access
 from governance.models import PolicyVersion
 from releases import assessment
 from releases.models import Approval, Decision, Release, SafeguardStatus
+
+# The version in force, as a subquery: annotated on a release read, it tells whether the
+# release's cached verdict was built under it without a query of its own.
+GOVERNING_ID = Subquery(
+    PolicyVersion.objects.filter(state=PolicyVersion.State.PUBLISHED).values("pk")[:1]
+)
 
 
 def visible_releases(user: AnyUser) -> QuerySet[Release]:
@@ -93,15 +99,28 @@ def stale_approval_signatures(signatures: list[Signature]) -> set[int]:
     )
 
 
+def with_live_verdicts(releases: list[Release]) -> list[Release]:
+    """Mark each listed release ``may_ship`` only if its cached verdict allows it and still
+    holds now (lists never refresh; a verdict past its time reads as denied until the release
+    page or the gate API brings it up to date). Releases annotated with ``governing_id``."""
+    now = timezone.now()
+    from releases import services
+
+    for release in releases:
+        release.may_ship = release.gate_allowed and services.holds(
+            release, now=now, governing_id=release.governing_id
+        )
+    return releases
+
+
 def dashboard(request: Any) -> dict[str, Any]:
     """Open escalations (blocked releases) the person may see, oldest first, and their own."""
     visible = visible_releases(request.user).select_related("model_version")
+    mine = visible.filter(requested_by_id=request.user.pk).exclude(state="withdrawn")
     return {
         "escalations": list(
             visible.filter(blocked_since__isnull=False).order_by("blocked_since")[:20]
         ),
-        "mine": list(
-            visible.filter(requested_by_id=request.user.pk).exclude(state="withdrawn")[:10]
-        ),
+        "mine": with_live_verdicts(list(mine.annotate(governing_id=GOVERNING_ID)[:10])),
         "now": timezone.now(),
     }

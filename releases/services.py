@@ -3,6 +3,7 @@ audit, and refresh the gate. Views, the API, commands and receivers all call the
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -12,14 +13,16 @@ from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import URLValidator
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from core import audit, signing
 from evaluations.models import ModelVersion
-from releases import access, assessment, evidence, workflow
+from governance.models import PolicyVersion
+from releases import access, assessment, evidence, gate, workflow
 from releases.models import Approval, Release, SafeguardStatus
 
+log = logging.getLogger(__name__)
 APPROVE = signing.Meaning("releases.release.approve", "I approve this release as assessed")
 
 
@@ -30,9 +33,12 @@ class ReleaseError(Exception):
 class GateClosed(ReleaseError):
     """The gate, recomputed at the moment of the move, does not let the release ship."""
 
-    def __init__(self, reasons: list[str]) -> None:
+    def __init__(self, reasons: list[gate.Reason]) -> None:
         self.reasons = reasons
-        super().__init__("The gate does not allow this release to ship: " + "; ".join(reasons))
+        super().__init__(
+            "The gate does not allow this release to ship: "
+            + "; ".join(reason.message for reason in reasons)
+        )
 
 
 class AssessmentChanged(ReleaseError):
@@ -119,6 +125,7 @@ def _move(
 GATE_FIELDS = [
     "assessment_version", "assessment_sha256", "required_level", "level_defined",
     "approval_quorum", "gate_allowed", "gate_reasons", "assessed_at", "blocked_since",
+    "gate_valid_until", "assessed_seq",
 ]  # fmt: skip
 
 
@@ -139,18 +146,28 @@ def gate_refresh(
     if changed:
         release.assessment_version += 1
         release.assessment_sha256 = current.sha256
-        if release.state == workflow.APPROVED:
-            _move(actor, release, workflow.SUBMITTED, now, batch)
+    # Approved means approvals of this very assessment, counting now, at its quorum: a new
+    # assessment, or an approver who no longer counts (their authority ended, say), sends it
+    # back for approval.
+    if release.state == workflow.APPROVED and (
+        changed or not assessment.approvable(release, current, inputs, now=now)
+    ):
+        _move(actor, release, workflow.SUBMITTED, now, batch)
     # An assessment can come back to one already approved at quorum (evidence replaced, then
     # the same evidence verified again): those signatures bind exactly this content, so the
     # release is approved again without asking the approvers to sign it twice.
-    if release.state == workflow.SUBMITTED and assessment.approvable(release, current, inputs):
+    if release.state == workflow.SUBMITTED and assessment.approvable(
+        release, current, inputs, now=now
+    ):
         _move(actor, release, workflow.APPROVED, now, batch)
     release.required_level = current.required_level
     release.level_defined = current.level_defined
     release.approval_quorum = current.approval_quorum
-    verdict = assessment.gate(release, current, inputs)
-    release.gate_allowed, release.gate_reasons = verdict.allowed, verdict.reasons
+    verdict = assessment.gate(release, current, inputs, now=now)
+    release.gate_allowed = verdict.allowed
+    release.gate_reasons = [reason.as_dict() for reason in verdict.reasons]
+    release.gate_valid_until = verdict.valid_until
+    release.assessed_seq = release.model_version.assessment_seq
     release.assessed_at = now
     if batch is None:
         release.save(update_fields=GATE_FIELDS)
@@ -164,6 +181,51 @@ def gate_refresh(
             after={**current.data, "assessment_version": release.assessment_version},
         )
     return release
+
+
+def holds(release: Release, *, now: datetime, governing_id: int | None) -> bool:
+    """Whether a release's cached verdict may be served as it is at ``now``: built from the
+    model version's latest assessment, under the policy in force, with nothing pending, and
+    not past the instant it holds until. (``release`` with its model version loaded.)"""
+    version = release.model_version
+    return (
+        release.assessed_at is not None
+        and not version.needs_recompute
+        and version.assessed_policy_id == governing_id
+        and release.assessed_seq == version.assessment_seq
+        and (release.gate_valid_until is None or now < release.gate_valid_until)
+    )
+
+
+def gate_now(
+    release: Release, *, governing_id: int | None = None, now: datetime | None = None
+) -> Release:
+    """The release with a verdict true at this moment, for whoever asks "may this ship?" (the
+    gate API, the release page). The cached verdict when it still holds; otherwise the model
+    version is reassessed if it is due (new evidence, a new policy, evidence gone stale) and the
+    gate refreshed, under their locks, here and now. If that fails, the answer is a denial
+    with ``refresh_failed`` (nothing is written): never the stale cached one."""
+    from evaluations import recompute
+
+    now = now or timezone.now()
+    if governing_id is None:
+        governing_id = PolicyVersion.objects.governing_id()
+    if holds(release, now=now, governing_id=governing_id):
+        return release
+    try:
+        with transaction.atomic():
+            recompute.recompute(release.model_version_id, now=now)
+            fresh = _locked(release)
+            gate_refresh(fresh, now=now)
+    except Exception:
+        log.exception("gate refresh of release %s failed; answering denied", release.pk)
+        refused = gate.denied(
+            gate.REFRESH_FAILED, "the verdict could not be brought up to date; try again"
+        )
+        release.gate_allowed = False
+        release.gate_reasons = [reason.as_dict() for reason in refused.reasons]
+        return release
+    return fresh
 
 
 @transaction.atomic
@@ -206,16 +268,19 @@ def release_deploy(*, actor: User, release: Release) -> Release:
     """Record that an approved release is deployed: the deployment pipeline's word (or its
     owner's), taken only if the gate, recomputed under the release's lock at this moment,
     allows it. A refusal changes nothing and says why."""
+    from evaluations import recompute
+
+    recompute.recompute(release.model_version_id)  # whatever is due (a no-op otherwise)
     release = _locked(release)
     if not access.can_request(actor, release.model_version.model):
         raise PermissionDenied
     workflow.check_move(release.state, workflow.DEPLOYED)
     # The verdict as the inputs are now, not the cached one: a refresh may be pending (a
-    # result just recomputed, evidence replaced). A refusal rolls the refresh back with the
-    # rest; the refresh still to come makes the same changes.
+    # result just recomputed, evidence replaced, evidence gone stale). A refusal rolls the
+    # refresh back with the rest; the refresh still to come makes the same changes.
     gate_refresh(release)
     if not release.gate_allowed:
-        raise GateClosed(release.gate_reasons)
+        raise GateClosed([gate.Reason.from_dict(r) for r in release.gate_reasons])
     _move(actor, release, workflow.DEPLOYED, timezone.now())
     return gate_refresh(release)
 
@@ -343,8 +408,11 @@ def release_approve(
     *, actor: User, release: Release, reauth: signing.Reauthentication, seen_sha256: str
 ) -> Approval:
     """Sign the assessment the approver saw. If it changed since, nothing is signed."""
-    release = _locked(release)
+    from evaluations import recompute
+
     now = timezone.now()
+    recompute.recompute(release.model_version_id, now=now)  # whatever is due, first
+    release = _locked(release)
     if release.requested_by_id == actor.pk:
         raise ReleaseError("The person who requested a release cannot approve it.")
     if not access.holds_power(actor, "approve", release.model_version.model.slug, on=now.date()):
@@ -366,7 +434,13 @@ def release_approve(
         release=release, approver=actor, assessment_sha256=release.assessment_sha256
     ).exists():
         raise ReleaseError("You have already approved this assessment.")
-    current = assessment.build(release)
+    inputs = assessment.load([release])
+    current = assessment.build(release, inputs)
+    if actor.pk in assessment.excluded_approvers(release, inputs):
+        raise ReleaseError(
+            "You overrode a determination of this model version or verified a safeguard of "
+            "this release: the policy in force does not let the same person approve it."
+        )
     signature = signing.sign(
         signer=actor,
         meaning=APPROVE,
@@ -453,6 +527,30 @@ def _refresh_sharing(release: Release, others: list[Release], row: SafeguardStat
     _refresh_locked(sorted(shared, key=lambda r: r.pk), decisions.batch_notifier())
 
 
+def behind(*, now: datetime | None = None) -> QuerySet[Release]:
+    """Open releases whose cached verdict no longer holds: built from an earlier assessment of
+    their model version, or past the instant it held until."""
+    now = now or timezone.now()
+    return Release.objects.exclude(state=workflow.WITHDRAWN).filter(
+        ~Q(assessed_seq=F("model_version__assessment_seq")) | Q(gate_valid_until__lte=now)
+    )
+
+
+def sweep_gates(*, limit: int = 1000) -> int:
+    """Refresh the gates that are behind (``behind``), their model versions reassessed first
+    where due; the number of releases refreshed."""
+    from evaluations import recompute
+
+    now = timezone.now()
+    versions = sorted(
+        set(behind(now=now).values_list("model_version_id", flat=True).distinct()[:limit])
+    )
+    if not versions:
+        return 0
+    recompute.recompute_many(versions, now=now)
+    return len(refresh_for_model_versions(versions))
+
+
 def refresh_for_model_version(version_id: int) -> list[Release]:
     return refresh_for_model_versions([version_id])
 
@@ -464,7 +562,7 @@ def _escalate(
     batch: Batch,
 ) -> None:
     unverified = any(
-        reason.startswith("safeguards not verified") for reason in release.gate_reasons
+        reason["code"] == gate.SAFEGUARDS_UNVERIFIED for reason in release.gate_reasons
     )
     rose = release.required_level != previous_level
     now = timezone.now()

@@ -64,12 +64,16 @@ def _act(
 def release_index(request: HttpRequest) -> HttpResponse:
     """Newest first, 50 a page, keyset-paginated on the release number."""
     before = request.GET.get("before", "")
-    releases = selectors.visible_releases(request.user).select_related("model_version")
+    releases = (
+        selectors.visible_releases(request.user)
+        .select_related("model_version")
+        .annotate(governing_id=selectors.GOVERNING_ID)
+    )
     if before.isdigit():
         releases = releases.filter(pk__lt=int(before))
     page = list(releases.order_by("-pk")[: PAGE_SIZE + 1])
     context = {
-        "releases": page[:PAGE_SIZE],
+        "releases": selectors.with_live_verdicts(page[:PAGE_SIZE]),
         "next_before": page[PAGE_SIZE - 1].pk if len(page) > PAGE_SIZE else None,
         "now": timezone.now(),
     }
@@ -99,6 +103,8 @@ def release_detail(request: HttpRequest, pk: int) -> HttpResponse:
     user = core_access.acting_user(request)
     slug, today = release.model_version.model.slug, timezone.localdate()
     policy = PolicyVersion.objects.governing()
+    # The verdict shown is true now: brought up to date here if the cached one lapsed.
+    release = services.gate_now(release, governing_id=policy.pk if policy else None)
     designated = governance_access.authorities_of(policy, user=user)  # what they may do
     held = access.powers(user, slug, on=today, designated=designated)
     context = {

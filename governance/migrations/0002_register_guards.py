@@ -2,19 +2,19 @@ from typing import Any
 
 from django.db import migrations
 
-from governance.guards import guards
+from governance.guards import COLUMNS_0002, guards
 
 
 def install(apps: Any, schema_editor: Any) -> None:
     from core.dbguard import install_guard
 
-    install_guard(*guards(schema_editor.connection.vendor))(apps, schema_editor)
+    install_guard(*guards(schema_editor.connection.vendor, COLUMNS_0002))(apps, schema_editor)
 
 
 def uninstall(apps: Any, schema_editor: Any) -> None:
     from core.dbguard import uninstall_guard
 
-    uninstall_guard(*guards(schema_editor.connection.vendor))(apps, schema_editor)
+    uninstall_guard(*guards(schema_editor.connection.vendor, COLUMNS_0002))(apps, schema_editor)
 
 
 class Migration(migrations.Migration):

@@ -251,7 +251,7 @@ def test_request_evidence_approval_escalation_pause_and_lift(page, live_server, 
     expect(page.get_by_test_id("gate-reasons")).to_contain_text("paused by a decision on its model")
     gate = journey.gate(release)
     assert gate["allowed"] is False
-    assert "paused by a decision on its model" in gate["reasons"]
+    assert "paused by a decision on its model" in [r["message"] for r in gate["reasons"]]
     journey.shot("paused")
 
     # 9. The pause is lifted by signature; the gate no longer gives it as a reason.
@@ -263,7 +263,7 @@ def test_request_evidence_approval_escalation_pause_and_lift(page, live_server, 
     journey.sign_with_password("lift", "authority")
     expect(page.get_by_test_id("gate-reasons")).not_to_contain_text("paused")
     gate = journey.gate(release)
-    assert not any("paused" in reason for reason in gate["reasons"])
+    assert not any("paused" in reason for reason in [r["message"] for r in gate["reasons"]])
     assert gate["allowed"] is False  # still blocked: ASL-4 safeguards are not in place
     pause.refresh_from_db()
     assert pause.state == "lifted"

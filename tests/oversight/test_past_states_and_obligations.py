@@ -42,7 +42,7 @@ def test_a_release_as_it_stood_before_and_after_approval_and_pause(
 
     before = history.release_at(approved, submitted_at)
     assert (before.state, before.approvals, before.decisions) == ("submitted", [], [])
-    assert "safeguards not verified" in " ".join(before.verdict.reasons)
+    assert "safeguards not verified" in " ".join(before.verdict.messages)
 
     then = history.release_at(approved, approved_at)
     assert then.state == "approved"
@@ -52,8 +52,8 @@ def test_a_release_as_it_stood_before_and_after_approval_and_pause(
 
     now = history.release_at(approved, timezone.now())
     assert now.decisions == [pause]
-    assert now.verdict.reasons == ["paused by a decision on its release"]
-    assert now.verdict.reasons == Release.objects.get(pk=approved.pk).gate_reasons
+    assert now.verdict.messages == ["paused by a decision on its release"]
+    assert now.verdict.messages == Release.objects.get(pk=approved.pk).gate_messages
 
     never = history.release_at(approved, submitted_at - timedelta(days=1))
     assert never.existed is False

@@ -124,11 +124,11 @@ def test_the_services_find_nothing_to_change():
     assert Approval.objects.exclude(assessment_sha256__in=[r.assessment_sha256 for r in releases])
     for release in releases:
         seeded = (release.assessment_sha256, release.assessment_version, release.gate_allowed,
-                  release.gate_reasons, release.state)  # fmt: skip
+                  release.gate_messages, release.state)  # fmt: skip
         services.gate_refresh(release)
         release.refresh_from_db()
         assert seeded == (release.assessment_sha256, release.assessment_version,
-                          release.gate_allowed, release.gate_reasons, release.state)  # fmt: skip
+                          release.gate_allowed, release.gate_messages, release.state)  # fmt: skip
         # The release as it stood, rebuilt from its audit events, is the release as it is.
         past = history.release_at(release, release.assessed_at)
         assert (past.state, past.assessment_sha256, past.assessment_version) == (
@@ -137,7 +137,7 @@ def test_the_services_find_nothing_to_change():
             release.assessment_version,
         )
         assert past.verdict is not None and past.verdict.allowed == release.gate_allowed
-        assert past.verdict.reasons == release.gate_reasons
+        assert past.verdict.messages == release.gate_messages
     for version in ModelVersion.objects.order_by("pk"):
         outcome = recompute.recompute(version.pk, now=version.assessed_at, force=True)
         assert not outcome.changed and outcome.required_level == version.required_level

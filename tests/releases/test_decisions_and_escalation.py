@@ -43,7 +43,7 @@ def test_a_pause_takes_effect_at_quorum_and_the_gate_denies_at_once(authority, a
     decision.refresh_from_db()
     release.refresh_from_db()
     assert decision.state == "in_effect"
-    assert "paused by a decision on its model version" in release.gate_reasons
+    assert "paused by a decision on its model version" in release.gate_messages
 
 
 def test_a_lift_takes_the_same_quorum(authority, authority2, release):
@@ -66,7 +66,7 @@ def test_a_lift_takes_the_same_quorum(authority, authority2, release):
     pause.refresh_from_db()
     release.refresh_from_db()
     assert pause.state == "lifted"
-    assert not any("paused" in reason for reason in release.gate_reasons)
+    assert not any("paused" in reason for reason in release.gate_messages)
 
 
 def test_a_restriction_allows_only_its_contexts(authority, authority2, release):
@@ -80,7 +80,7 @@ def test_a_restriction_allows_only_its_contexts(authority, authority2, release):
     _sign(authority, restrict)
     _sign(authority2, restrict)
     release.refresh_from_db()
-    assert "restricted by a decision on its model to internal" in release.gate_reasons
+    assert "restricted by a decision on its model to internal" in release.gate_messages
 
 
 def test_authorities_out_of_scope_or_validity_cannot_sign(lead, authority, owner, release, policy):
@@ -130,7 +130,7 @@ def test_a_rising_level_blocks_an_open_release_and_notifies_the_authorities(
     release.refresh_from_db()
     assert release.required_level == "ASL-4"
     assert release.blocked_since is not None
-    assert "blocked until the safeguards its level requires are verified" in release.gate_reasons
+    assert "blocked until the safeguards its level requires are verified" in release.gate_messages
     assert AuditEvent.objects.filter(
         action="releases.release.blocked", object_id=str(release.pk)
     ).exists()

@@ -46,7 +46,7 @@ def _pipeline(client, person):
 def test_an_approved_release_the_gate_allows_is_recorded_as_deployed_once(owner, approved):
     events = AuditEvent.objects.count()
     release = services.release_deploy(actor=owner, release=approved)
-    assert (release.state, release.gate_allowed, release.gate_reasons) == ("deployed", True, [])
+    assert (release.state, release.gate_allowed, release.gate_messages) == ("deployed", True, [])
     event = AuditEvent.objects.get(seq=events + 1)
     assert (event.action, event.actor_label, event.after) == (
         "releases.release.deployed",
@@ -77,7 +77,7 @@ def test_the_gate_is_recomputed_at_the_moment_not_read_from_the_cache(owner, app
     events = AuditEvent.objects.count()
     with pytest.raises(services.GateClosed) as refused:
         services.release_deploy(actor=owner, release=approved)
-    assert any(reason.startswith("approvals: 0 of") for reason in refused.value.reasons)
+    assert any(reason.startswith("approvals: 0 of") for reason in [r.message for r in refused.value.reasons])
     assert Release.objects.get(pk=approved.pk).state == "approved"
     assert AuditEvent.objects.count() == events
 
@@ -100,7 +100,7 @@ def test_the_pipeline_records_the_deployment_through_the_api(client, owner, appr
     assert (body["state"], body["assessment_sha256"]) == ("deployed", approved.assessment_sha256)
     again = deploy(approved)
     assert again.status_code == 409
-    assert again.json()["reasons"] == ["a deployed release cannot become deployed"]
+    assert [r["message"] for r in again.json()["reasons"]] == ["a deployed release cannot become deployed"]
 
 
 def test_the_api_answers_409_with_the_gate_reasons(client, owner, approved):
@@ -109,7 +109,7 @@ def test_the_api_answers_409_with_the_gate_reasons(client, owner, approved):
     assert response.status_code == 409
     body = response.json()
     assert body["detail"].startswith("The gate does not allow this release to ship")
-    assert any(reason.startswith("approvals: 0 of") for reason in body["reasons"])
+    assert any(reason.startswith("approvals: 0 of") for reason in [r["message"] for r in body["reasons"]])
     assert Release.objects.get(pk=approved.pk).state == "approved"
 
 

@@ -136,7 +136,7 @@ def test_a_model_wide_pause_is_signed_and_lifted_from_a_release_page(
     response = _sign(client, authority2, release, pause)
     assert "Sign pause" not in response.content.decode()
     release.refresh_from_db()
-    assert "paused by a decision on its model" in release.gate_reasons
+    assert "paused by a decision on its model" in release.gate_messages
     timeline = client.get(f"/releases/{release.pk}/").context["timeline"]
     assert [e.action for e in timeline[:2]] == [
         "releases.decision.in_effect",  # filed under the model-wide decision, shown here too
@@ -160,12 +160,12 @@ def test_a_model_wide_pause_is_signed_and_lifted_from_a_release_page(
     assert (lift.lifts, lift.model) == (pause, pause.model)
     _sign(client, authority, release, lift)
     release.refresh_from_db()
-    assert "paused by a decision on its model" in release.gate_reasons  # one of two signatures
+    assert "paused by a decision on its model" in release.gate_messages  # one of two signatures
     _sign(client, authority2, release, lift)
     pause.refresh_from_db()
     release.refresh_from_db()
     assert pause.state == "lifted"
-    assert not any("paused" in reason for reason in release.gate_reasons)
+    assert not any("paused" in reason for reason in release.gate_messages)
 
 
 def test_a_lift_is_scoped_like_the_decision_it_lifts(authority, authority2, release):

@@ -41,7 +41,7 @@ def test_approvals_at_quorum_leave_a_release_with_unverified_safeguards_submitte
     approve(authority2, release)
     release.refresh_from_db()
     assert release.state == "submitted" and not release.gate_allowed
-    assert "safeguards not verified" in " ".join(release.gate_reasons)
+    assert "safeguards not verified" in " ".join(release.gate_messages)
 
 
 def test_an_approver_counts_once_for_an_assessment_that_comes_back(
@@ -78,7 +78,7 @@ def test_an_assessment_that_comes_back_to_one_approved_at_quorum_is_approved_aga
     services.safeguard_verify(actor=lead, release=release, code="SEC-WEIGHTS")
     release.refresh_from_db()
     assert _fresh(release) == signed
-    assert (release.state, release.gate_allowed, release.gate_reasons) == ("approved", True, [])
+    assert (release.state, release.gate_allowed, release.gate_messages) == ("approved", True, [])
     moves = AuditEvent.objects.filter(action="releases.release.approved", object_id=str(release.pk))
     assert [e.actor_label for e in moves.order_by("seq")] == ["bo", "system:gate"]
     with pytest.raises(ReleaseError, match="this one is approved"):
@@ -114,11 +114,11 @@ def test_new_evidence_for_a_deployed_release_blocks_it_until_verified_again(
     # Verified, but not what the approvers signed: the gate stays shut until they approve the
     # new assessment, which they may do while it is deployed.
     assert not deployed.gate_allowed
-    assert "approvals: 0 of 2 current (2 stale)" in deployed.gate_reasons
+    assert "approvals: 0 of 2 current (2 stale)" in deployed.gate_messages
     approve(authority, deployed)
     approve(authority2, deployed)
     deployed.refresh_from_db()
-    assert (deployed.state, deployed.gate_allowed, deployed.gate_reasons) == ("deployed", True, [])
+    assert (deployed.state, deployed.gate_allowed, deployed.gate_messages) == ("deployed", True, [])
 
 
 def test_the_requester_cannot_send_an_approved_release_back_to_submitted(

@@ -26,7 +26,7 @@ def test_the_gate_api_answers_with_every_reason(client, owner, release):
     assert (body["state"], body["assessment_sha256"]) == ("submitted", release.assessment_sha256)
     assert body["required_level"] == "ASL-3"
     assert body["policy_version"] == "rsp-template:1"
-    assert "the release is submitted, not approved" in body["reasons"]
+    assert "the release is submitted, not approved" in [r["message"] for r in body["reasons"]]
 
 
 def test_another_owners_pipeline_gets_404(client, release):

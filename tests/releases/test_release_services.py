@@ -34,7 +34,7 @@ def test_a_new_release_shows_its_level_and_every_reason_it_cannot_ship(release):
         2,
     )
     assert release.gate_allowed is False
-    reasons = " | ".join(release.gate_reasons)
+    reasons = " | ".join(release.gate_messages)
     assert "the release is submitted, not approved" in reasons
     assert "safeguards not verified: " in reasons
     assert "approvals: 0 of 2 current" in reasons
@@ -94,7 +94,7 @@ def test_two_approvals_on_the_current_assessment_open_the_gate(
     assert release.state == "submitted"
     approval = approve(authority2, release)
     release.refresh_from_db()
-    assert (release.state, release.gate_allowed, release.gate_reasons) == ("approved", True, [])
+    assert (release.state, release.gate_allowed, release.gate_messages) == ("approved", True, [])
     manifest = json.loads(approval.signature.manifest)["subject"]
     assert manifest["required_level"] == "ASL-3"
     assert manifest["assessment_sha256"] == release.assessment_sha256
@@ -140,7 +140,7 @@ def test_an_approval_goes_stale_when_the_evidence_changes(
     services.safeguard_implement(actor=owner, release=release, code=code, text="new evidence")
     release.refresh_from_db()
     assert release.state == "submitted"  # approvals no longer match what is true
-    assert "approvals: 0 of 2 current (2 stale)" in release.gate_reasons
+    assert "approvals: 0 of 2 current (2 stale)" in release.gate_messages
     assert AuditEvent.objects.filter(
         action="releases.release.submitted", actor_label="system:gate"
     ).exists()

@@ -758,11 +758,11 @@ def _check_cache(release, built, verdict):
     """(b) The cached assessment and verdict are what a fresh build says."""
     cached = (
         release.assessment_sha256, release.required_level, release.level_defined,
-        release.approval_quorum, release.gate_allowed, release.gate_reasons,
+        release.approval_quorum, release.gate_allowed, release.gate_messages,
     )  # fmt: skip
     fresh = (
         built.sha256, built.required_level, built.level_defined,
-        built.approval_quorum, verdict.allowed, verdict.reasons,
+        built.approval_quorum, verdict.allowed, verdict.messages,
     )  # fmt: skip
     assert cached == fresh, (release.pk, release.state, cached, fresh)
 

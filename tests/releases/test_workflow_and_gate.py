@@ -55,7 +55,7 @@ def _facts(**changes):
 def test_an_approved_release_with_everything_in_place_may_ship():
     assert verdict(_facts()) == verdict(_facts(state="deployed"))
     assert verdict(_facts()).allowed is True
-    assert verdict(_facts()).reasons == []
+    assert verdict(_facts()).messages == []
 
 
 @pytest.mark.parametrize(
@@ -88,7 +88,7 @@ def test_an_approved_release_with_everything_in_place_may_ship():
 def test_every_missing_condition_denies_with_its_reason(changes, reason):
     result = verdict(_facts(**changes))
     assert result.allowed is False
-    assert any(r.startswith(reason) for r in result.reasons), result.reasons
+    assert any(r.startswith(reason) for r in result.messages), result.messages
 
 
 def test_a_restriction_that_allows_the_context_does_not_deny():
@@ -98,4 +98,4 @@ def test_a_restriction_that_allows_the_context_does_not_deny():
 
 def test_all_reasons_are_given_at_once():
     facts = _facts(state="draft", current_approvals=0, decisions=[DecisionFact("pause", "model")])
-    assert len(verdict(facts).reasons) == 3
+    assert len(verdict(facts).messages) == 3

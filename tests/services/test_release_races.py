@@ -117,10 +117,10 @@ def assert_gate_is_fresh(release):
     release = Release.objects.select_related("model_version__model").get(pk=release.pk)
     built = assessment.build(release)
     verdict = assessment.gate(release, built)
-    assert (release.assessment_sha256, release.gate_allowed, release.gate_reasons) == (
+    assert (release.assessment_sha256, release.gate_allowed, release.gate_messages) == (
         built.sha256,
         verdict.allowed,
-        verdict.reasons,
+        verdict.messages,
     )
     if release.state == workflow.APPROVED:
         approvers = set(
@@ -182,7 +182,7 @@ def test_two_signatures_on_a_lift_at_once_lift_the_decision_exactly_once(
         assert events("releases.decision.in_effect", lift) == 1
         assert events("releases.decision.lifted", pause) == 1
         release = assert_gate_is_fresh(release)
-        assert not any("paused" in reason for reason in release.gate_reasons)
+        assert not any("paused" in reason for reason in release.gate_messages)
     assert audit.verify_chain().ok
 
 
@@ -336,7 +336,7 @@ def test_an_approval_racing_a_pause_taking_effect_ends_paused_and_fresh(
         assert isinstance(approval, Approval) and isinstance(paused, Decision), (approval, paused)
         release = assert_gate_is_fresh(release)
         assert release.state == "approved" and not release.gate_allowed
-        assert f"paused by a decision on its {scope}" in release.gate_reasons
+        assert f"paused by a decision on its {scope}" in release.gate_messages
         assert events("releases.decision.in_effect", pause) == 1
     assert audit.verify_chain().ok
 

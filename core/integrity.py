@@ -1,0 +1,21 @@
+"""Checks of stored content against what was signed, contributed by the apps that own it.
+
+``verify_audit`` and the periodic checkpoint job run every registered check beside the audit
+chain's own verification; core knows nothing of what the checks look at. A check returns one
+line per problem, naming the item and the field.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+_CHECKS: dict[str, Callable[[], list[str]]] = {}
+
+
+def register(name: str, check: Callable[[], list[str]]) -> None:
+    _CHECKS[name] = check
+
+
+def run() -> dict[str, list[str]]:
+    """Every registered check's problems, by check name (empty lists when all is well)."""
+    return {name: check() for name, check in sorted(_CHECKS.items())}
