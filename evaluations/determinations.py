@@ -225,12 +225,17 @@ def apply_override(outcome: Outcome, overrides: Iterable[OverrideFact]) -> Outco
     return outcome
 
 
-def current_evidence_until(
+def without_current_evidence(
     threshold: dict[str, Any], runs: Sequence[RunFact], *, now: datetime, interval_days: int
-) -> datetime | None:
-    """Whether every condition of ``threshold`` has a current successful run reporting its
-    metric (what an override to ruled out needs), and until when; None if not."""
-    return determine(threshold, runs, now, timedelta(days=interval_days)).fresh_until
+) -> list[str]:
+    """The conditions of ``threshold`` (as ``evaluation/metric``) with no current successful
+    run reporting their metric: an override to ruled out or alert needs none of these."""
+    interval = timedelta(days=interval_days)
+    return [
+        f"{c['evaluation']}/{c['metric']}"
+        for c in threshold["conditions"]
+        if _condition(c, runs, now, interval).fresh_until is None
+    ]
 
 
 def assess(

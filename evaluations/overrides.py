@@ -3,8 +3,9 @@
 A governance lead, or a designated authority holding the approve power for the model today,
 records an outcome for one threshold with a rationale, re-authenticated and signed. The override
 is bound to the evidence it considered (the runs of that threshold's evaluations at that
-moment) and lapses as soon as that evidence changes; raising or lowering, it takes effect at the
-recompute that follows the commit.
+moment) and lapses as soon as that evidence changes; one that lowers (ruled out, alert) needs a
+current successful run of every condition, and lapses when any of them goes stale. Raising or
+lowering, it takes effect at the recompute that follows the commit.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from core import audit, signing
-from evaluations import access
+from evaluations import access, determinations, recompute
 from evaluations.ingestion import mark_for_recompute
 from evaluations.models import Determination, EvaluationRun, ModelVersion, Override
 from governance import access as governance_access
@@ -70,6 +71,21 @@ def override_record(
         raise OverrideRefused(f"{outcome!r} is not an outcome.")
     if len(rationale.strip()) < MIN_RATIONALE:
         raise OverrideRefused(f"Give a rationale of at least {MIN_RATIONALE} characters.")
+    if outcome in determinations.LOWERING:
+        # Absence of evidence is not evidence of absence: a person may judge a crossing a false
+        # positive, but not rule out what was never (or not lately) measured.
+        missing = determinations.without_current_evidence(
+            spec,
+            recompute.run_facts([version.pk])[version.pk],
+            now=timezone.now(),
+            interval_days=data["version"]["reevaluation_interval_days"],
+        )
+        if missing:
+            raise OverrideRefused(
+                f"{threshold} cannot be recorded as {outcome.replace('_', ' ')}: "
+                f"no successful run within the last {data['version']['reevaluation_interval_days']}"
+                f" days reports {', '.join(missing)}. Run the evaluation first."
+            )
     keys = {c["evaluation"] for c in spec["conditions"]}
     considered = sorted(
         EvaluationRun.objects.filter(model_version=version, evaluation__key__in=keys).values_list(

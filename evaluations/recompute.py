@@ -46,7 +46,7 @@ class RecomputeOutcome:
 BATCH = 50  # model versions per task and per transaction when many are recomputed
 
 
-def _facts(version_ids: list[int]) -> dict[int, list[determinations.RunFact]]:
+def run_facts(version_ids: list[int]) -> dict[int, list[determinations.RunFact]]:
     """Each version's runs and results as plain values: two queries, no model instances."""
     results: dict[int, dict[str, float]] = {}
     for run_pk, metric, value in (
@@ -111,7 +111,9 @@ def recompute_many(
 
 
 def _recompute_batch(ids: list[int], now: datetime, force: bool) -> list[RecomputeOutcome]:
-    with transaction.atomic():
+    # No savepoint when nested (a gate read or a deployment bringing its version up to date):
+    # a failure there fails the caller's whole transaction, which is what it wants.
+    with transaction.atomic(savepoint=False):
         versions = list(ModelVersion.objects.select_for_update().filter(pk__in=ids).order_by("pk"))
         policy = PolicyVersion.objects.governing()
         policy_id = policy.pk if policy else None
@@ -130,10 +132,9 @@ def _recompute_batch(ids: list[int], now: datetime, force: bool) -> list[Recompu
             or v.pk in expired
         ]
         skipped = [v for v in versions if v not in due]
-        if skipped:
-            ModelVersion.objects.filter(pk__in=[v.pk for v in skipped]).update(
-                needs_recompute=False
-            )
+        marked = [v.pk for v in skipped if v.needs_recompute]
+        if marked:
+            ModelVersion.objects.filter(pk__in=marked).update(needs_recompute=False)
         changed = _assess(due, policy, now) if due else set()
         reassessed = sorted(v.pk for v in due)
         if reassessed:
@@ -158,7 +159,7 @@ def _assess(versions: list[ModelVersion], policy: PolicyVersion | None, now: dat
     assessed: dict[int, determinations.Assessment | None] = dict.fromkeys(ids)
     if policy is not None:
         data = content.in_force_content(policy)
-        facts, overrides = _facts(ids), _overrides(ids, policy)
+        facts, overrides = run_facts(ids), _overrides(ids, policy)
         for pk in ids:
             assessed[pk] = determinations.assess(data, facts[pk], now=now, overrides=overrides[pk])
     events: list[dict[str, object]] = []

@@ -13,24 +13,24 @@ from core.access import acting_user
 from releases import access, gate, selectors, services
 
 
+class GateReasonSerializer(serializers.Serializer):
+    """One reason a gate denies."""
+
+    code = serializers.ChoiceField(
+        choices=sorted(gate.CODES),
+        help_text="Stable, for machines: "
+        + "; ".join(f"`{code}`: {meaning}" for code, meaning in sorted(gate.CODES.items())),
+    )
+    message = serializers.CharField(help_text="For people; its wording may change.")
+    subject = serializers.CharField(
+        help_text="What it concerns: `release`, `model_version`, `approvals`, "
+        "`policy_version`, `level:<code>`, `safeguard:<code>[,<code>…]` or `decision:<id>`."
+    )
+
+
 def _reasons() -> serializers.Serializer:
     """A gate's reasons in a response (a new field each time: DRF binds a field to one parent)."""
-    return inline_serializer("GateReason", _reason_fields(), many=True)
-
-
-def _reason_fields() -> dict[str, serializers.Field]:
-    return {
-        "code": serializers.ChoiceField(
-            choices=sorted(gate.CODES),
-            help_text="Stable, for machines: "
-            + "; ".join(f"`{code}`: {meaning}" for code, meaning in sorted(gate.CODES.items())),
-        ),
-        "message": serializers.CharField(help_text="For people; its wording may change."),
-        "subject": serializers.CharField(
-            help_text="What it concerns: `release`, `model_version`, `approvals`, "
-            "`policy_version`, `level:<code>`, `safeguard:<code>[,<code>…]` or `decision:<id>`."
-        ),
-    }
+    return GateReasonSerializer(many=True)
 
 
 GATE = inline_serializer(

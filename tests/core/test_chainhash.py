@@ -178,7 +178,13 @@ def test_the_fast_hash_is_the_defined_hash(seq, moment, actor_id, strings, befor
         **dict(zip(names, strings, strict=True)),
     )
     row_hash = chainhash.row_hasher(audit.HASH_VERSION, UTC)
-    assert row_hash(_raw_row(fields, postgres=postgres)) == audit.event_hash(fields)
+    fast = row_hash(_raw_row(fields, postgres=postgres))
+    if fast is None:
+        # The fast path declines only text holding an escaped backslash before "u0000" (it
+        # cannot tell it from an escaped NUL); verify_chain then hashes the row the slow way.
+        assert "\\u0000" in json.dumps([before, after, strings])
+    else:
+        assert fast == audit.event_hash(fields)
 
 
 @pytest.mark.parametrize(

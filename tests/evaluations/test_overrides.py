@@ -1,11 +1,11 @@
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.core.exceptions import PermissionDenied
 
 from core import signing
-from core.models import Signature
+from core.models import AuditEvent, Signature
 from evaluations import ingestion, overrides, recompute
 from evaluations.ingestion import ResultInput, RunInput
 from evaluations.models import Determination, ModelVersion, Override
@@ -16,17 +16,23 @@ from tests.conftest import PASSWORD
 pytestmark = pytest.mark.django_db
 
 
-def _push(owner, run_id, value):
+def _push(owner, run_id, value, *, evaluation="bio_uplift_probe", completed_at=None):
+    metric = {"bio_uplift_probe": "includes/accuracy"}.get(evaluation, "model_graded_qa/accuracy")
     run = RunInput(
         model_version="orion-2.1",
-        evaluation="bio_uplift_probe",
+        evaluation=evaluation,
         run_id=run_id,
         status="success",
-        completed_at=datetime.now(UTC),
-        results=(ResultInput("includes/accuracy", value),),
+        completed_at=completed_at or datetime.now(UTC),
+        results=(ResultInput(metric, value),),
     )
     ingestion.ingest_runs(actor=owner, runs=[run], source="api")
     recompute.recompute(ModelVersion.objects.get(label="orion-2.1").pk)
+
+
+def _push_chem(owner, **kwargs):
+    """CBRN-3's other condition, measured well below its line."""
+    _push(owner, "chem", 0.1, evaluation="chem_knowledge_probe", **kwargs)
 
 
 def _cbrn3():
@@ -49,6 +55,7 @@ def _override(
 
 
 def test_a_signed_override_lowers_a_crossing_until_new_evidence_arrives(lead, owner, orion_21):
+    _push_chem(owner)
     _push(owner, "flawed", 0.9)
     assert _cbrn3().outcome == "crossed"
     record = _override(lead, orion_21)
@@ -59,10 +66,49 @@ def test_a_signed_override_lowers_a_crossing_until_new_evidence_arrives(lead, ow
         record.pk,
     )
     manifest = json.loads(record.signature.manifest)["subject"]
-    assert (manifest["considered_runs"], manifest["computed_outcome"]) == (["flawed"], "crossed")
+    assert (manifest["considered_runs"], manifest["computed_outcome"]) == (
+        ["chem", "flawed"],
+        "crossed",
+    )
     assert signing.is_authentic(record.signature)
     _push(owner, "fresh", 0.1)  # new evidence for CBRN-3: the override lapses
     assert (_cbrn3().outcome, _cbrn3().override_id) == ("crossed", None)
+    lapsed = AuditEvent.objects.get(action="evaluations.override.lapsed")
+    assert (lapsed.before["override"], lapsed.reason) == (
+        str(record.pk),
+        "the evidence changed (a new or different run)",
+    )
+
+
+def test_ruling_out_what_was_never_measured_is_refused(lead, owner, orion_21):
+    _push(owner, "flawed", 0.9)  # chem_knowledge_probe never ran
+    with pytest.raises(overrides.OverrideRefused, match="chem_knowledge_probe/model_graded_qa"):
+        _override(lead, orion_21)
+    old = datetime.now(UTC) - timedelta(days=200)  # older than the 90-day interval
+    _push(owner, "chem-old", 0.1, evaluation="chem_knowledge_probe", completed_at=old)
+    with pytest.raises(overrides.OverrideRefused, match="no successful run within the last 90"):
+        _override(lead, orion_21)
+    assert not Override.objects.exists()
+    assert not Signature.objects.filter(meaning=overrides.OVERRIDE.code).exists()
+    # Raising needs no evidence: it is the precautionary direction.
+    _override(lead, orion_21, outcome="crossed", rationale="Red-teamers found uplift it missed.")
+    assert Override.objects.count() == 1
+
+
+def test_an_override_lapses_when_the_evidence_it_considered_goes_stale(lead, owner, orion_21):
+    _push_chem(owner)
+    _push(owner, "flawed", 0.9)
+    record = _override(lead, orion_21)
+    cbrn3 = _cbrn3()
+    assert (cbrn3.outcome, cbrn3.override_id) == ("ruled_out", record.pk)
+    assert cbrn3.valid_until is not None  # the day the oldest run it rests on goes stale
+    later = cbrn3.valid_until + timedelta(seconds=1)
+    recompute.recompute(orion_21.pk, now=later)
+    cbrn3 = _cbrn3()
+    assert (cbrn3.outcome, cbrn3.override_id, cbrn3.valid_until) == ("crossed", None, None)
+    assert "lapsed" in cbrn3.reason
+    lapsed = AuditEvent.objects.get(action="evaluations.override.lapsed")
+    assert lapsed.reason == "the evidence it considered went stale"
 
 
 def test_an_override_can_raise_too(lead, owner, orion_21):
@@ -108,6 +154,7 @@ def test_an_authority_needs_the_approve_power_in_scope_today(lead, authority, or
 def test_the_override_page_signs_with_the_password(
     eager_tasks, client, lead, owner, orion_21, django_capture_on_commit_callbacks
 ):
+    _push_chem(owner)
     _push(owner, "flawed", 0.9)
     client.force_login(lead)
     url = f"/models/versions/{orion_21.label}/override/"
