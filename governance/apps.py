@@ -6,13 +6,15 @@ class GovernanceConfig(AppConfig):
     verbose_name = "Commitment register"
 
     def ready(self) -> None:
-        from core import audit, navigation
+        from core import audit, integrity, navigation
         from governance import access
+        from governance import integrity as register_integrity
 
         # The register is read by everyone who reads the history, scoped or not.
         for label in ("governance.policy", "governance.policyversion"):
             audit.register_scope(label, lambda obj: audit.SHARED_SCOPE)
 
+        integrity.register("register integrity", register_integrity.check_published)
         navigation.register(
             navigation.NavItem("Register", "governance:index", access.READ, order=10)
         )

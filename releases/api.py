@@ -17,9 +17,7 @@ class GateReasonSerializer(serializers.Serializer):
     """One reason a gate denies."""
 
     code = serializers.ChoiceField(
-        choices=sorted(gate.CODES),
-        help_text="Stable, for machines: "
-        + "; ".join(f"`{code}`: {meaning}" for code, meaning in sorted(gate.CODES.items())),
+        choices=sorted(gate.CODES.items()), help_text="Stable, for machines."
     )
     message = serializers.CharField(help_text="For people; its wording may change.")
     subject = serializers.CharField(
@@ -71,13 +69,15 @@ class GateView(APIView):
         release = (
             selectors.visible_releases(acting_user(request))
             .select_related("model_version__assessed_policy__policy")
-            .annotate(governing_id=selectors.GOVERNING_ID)
+            .annotate(governing_id=selectors.GOVERNING_ID, register_alarm=selectors.REGISTER_ALARM)
             .filter(pk=pk)
             .first()
         )
         if release is None:
             raise Http404
-        release = services.gate_now(release, governing_id=release.governing_id)
+        release = services.gate_now(
+            release, governing_id=release.governing_id, alarm=release.register_alarm
+        )
         policy = release.model_version.assessed_policy
         return Response(
             {

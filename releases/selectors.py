@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Count, F, Q, QuerySet, Subquery
+from django.db.models import Count, Exists, F, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from core.access import AnyUser
@@ -12,7 +12,7 @@ from core.audit import subject_key
 from core.models import AuditEvent, Signature
 from core.selectors import newest_events
 from evaluations import access as evaluation_access
-from governance.models import PolicyVersion
+from governance.models import IntegrityAlarm, PolicyVersion
 from releases import assessment
 from releases.models import Approval, Decision, Release, SafeguardStatus
 
@@ -20,6 +20,11 @@ from releases.models import Approval, Decision, Release, SafeguardStatus
 # release's cached verdict was built under it without a query of its own.
 GOVERNING_ID = Subquery(
     PolicyVersion.objects.filter(state=PolicyVersion.State.PUBLISHED).values("pk")[:1]
+)
+# Whether the version in force has an open integrity alarm (its content no longer matches what
+# was signed): then no cached verdict holds.
+REGISTER_ALARM = Exists(
+    IntegrityAlarm.objects.filter(version__state=PolicyVersion.State.PUBLISHED, cleared_at=None)
 )
 
 
@@ -108,7 +113,7 @@ def with_live_verdicts(releases: list[Release]) -> list[Release]:
 
     for release in releases:
         release.may_ship = release.gate_allowed and services.holds(
-            release, now=now, governing_id=release.governing_id
+            release, now=now, governing_id=release.governing_id, alarm=release.register_alarm
         )
     return releases
 
@@ -121,6 +126,8 @@ def dashboard(request: Any) -> dict[str, Any]:
         "escalations": list(
             visible.filter(blocked_since__isnull=False).order_by("blocked_since")[:20]
         ),
-        "mine": with_live_verdicts(list(mine.annotate(governing_id=GOVERNING_ID)[:10])),
+        "mine": with_live_verdicts(
+            list(mine.annotate(governing_id=GOVERNING_ID, register_alarm=REGISTER_ALARM)[:10])
+        ),
         "now": timezone.now(),
     }

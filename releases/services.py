@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from core import audit, signing
 from evaluations.models import ModelVersion
+from governance import content
 from governance.models import PolicyVersion
 from releases import access, assessment, evidence, gate, workflow
 from releases.models import Approval, Release, SafeguardStatus
@@ -183,22 +184,32 @@ def gate_refresh(
     return release
 
 
-def holds(release: Release, *, now: datetime, governing_id: int | None) -> bool:
+def holds(
+    release: Release, *, now: datetime, governing_id: int | None, alarm: bool = False
+) -> bool:
     """Whether a release's cached verdict may be served as it is at ``now``: built from the
     model version's latest assessment, under the policy in force, with nothing pending, and
     not past the instant it holds until. (``release`` with its model version loaded.)"""
     version = release.model_version
     return (
-        release.assessed_at is not None
+        not alarm
+        and release.assessed_at is not None
         and not version.needs_recompute
         and version.assessed_policy_id == governing_id
         and release.assessed_seq == version.assessment_seq
         and (release.gate_valid_until is None or now < release.gate_valid_until)
+        # A verdict built while the register failed its integrity check is rebuilt once the
+        # alarm is cleared.
+        and gate.REGISTER_INTEGRITY not in release.gate_codes
     )
 
 
 def gate_now(
-    release: Release, *, governing_id: int | None = None, now: datetime | None = None
+    release: Release,
+    *,
+    governing_id: int | None = None,
+    alarm: bool = False,
+    now: datetime | None = None,
 ) -> Release:
     """The release with a verdict true at this moment, for whoever asks "may this ship?" (the
     gate API, the release page). The cached verdict when it still holds; otherwise the model
@@ -209,14 +220,21 @@ def gate_now(
 
     now = now or timezone.now()
     if governing_id is None:
-        governing_id = PolicyVersion.objects.governing_id()
-    if holds(release, now=now, governing_id=governing_id):
+        governing = PolicyVersion.objects.governing()
+        governing_id = governing.pk if governing else None
+        alarm = bool(governing and governing.integrity_alarm)  # type: ignore[attr-defined]
+    if holds(release, now=now, governing_id=governing_id, alarm=alarm):
         return release
     try:
         with transaction.atomic():
             recompute.recompute(release.model_version_id, now=now)
             fresh = _locked(release)
             gate_refresh(fresh, now=now)
+    except content.RegisterIntegrityError as error:
+        refused = gate.denied(gate.REGISTER_INTEGRITY, str(error), "policy_version")
+        release.gate_allowed = False
+        release.gate_reasons = [reason.as_dict() for reason in refused.reasons]
+        return release
     except Exception:
         log.exception("gate refresh of release %s failed; answering denied", release.pk)
         refused = gate.denied(
@@ -428,12 +446,6 @@ def release_approve(
         raise AssessmentChanged("The assessment changed after you loaded it: review it again.")
     if release.state == workflow.APPROVED:  # its approvals are current again
         raise ReleaseError("This release is approved already.")
-    # By content, not version: an assessment that comes back (evidence replaced, then the same
-    # evidence verified again) is the one already signed, and an approver counts once for it.
-    if Approval.objects.filter(
-        release=release, approver=actor, assessment_sha256=release.assessment_sha256
-    ).exists():
-        raise ReleaseError("You have already approved this assessment.")
     inputs = assessment.load([release])
     current = assessment.build(release, inputs)
     if actor.pk in assessment.excluded_approvers(release, inputs):
@@ -441,6 +453,12 @@ def release_approve(
             "You overrode a determination of this model version or verified a safeguard of "
             "this release: the policy in force does not let the same person approve it."
         )
+    # By content, not version: an assessment that comes back (evidence replaced, then the same
+    # evidence verified again) is the one already signed, and an approver counts once for it.
+    if Approval.objects.filter(
+        release=release, approver=actor, assessment_sha256=release.assessment_sha256
+    ).exists():
+        raise ReleaseError("You have already approved this assessment.")
     signature = signing.sign(
         signer=actor,
         meaning=APPROVE,

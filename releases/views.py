@@ -67,7 +67,7 @@ def release_index(request: HttpRequest) -> HttpResponse:
     releases = (
         selectors.visible_releases(request.user)
         .select_related("model_version")
-        .annotate(governing_id=selectors.GOVERNING_ID)
+        .annotate(governing_id=selectors.GOVERNING_ID, register_alarm=selectors.REGISTER_ALARM)
     )
     if before.isdigit():
         releases = releases.filter(pk__lt=int(before))
@@ -104,7 +104,11 @@ def release_detail(request: HttpRequest, pk: int) -> HttpResponse:
     slug, today = release.model_version.model.slug, timezone.localdate()
     policy = PolicyVersion.objects.governing()
     # The verdict shown is true now: brought up to date here if the cached one lapsed.
-    release = services.gate_now(release, governing_id=policy.pk if policy else None)
+    release = services.gate_now(
+        release,
+        governing_id=policy.pk if policy else None,
+        alarm=bool(policy and policy.integrity_alarm),  # type: ignore[attr-defined]
+    )
     designated = governance_access.authorities_of(policy, user=user)  # what they may do
     held = access.powers(user, slug, on=today, designated=designated)
     context = {

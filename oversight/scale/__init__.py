@@ -7,23 +7,27 @@ produced, written by bulk inserts rather than one service call per object:
 
 * the register: each policy version's items are inserted while it is a draft, its content is
   read back through ``governance.content``, must pass ``governance.validation``, and is hashed
-  and signed by two governance leads before it is published (the latest one governs);
+  and signed by two governance leads before it is published, superseding the version in force
+  of whichever policy (exactly one governs: the latest);
 * results: runs and results per model version, then its determinations and required level
   from ``evaluations.determinations.assess`` (the function the recompute service calls) over
-  exactly those runs;
-* releases: each release's life (created, submitted, evidence recorded and verified, approvals
-  signed, evidence reworked and approved again, withdrawn) is played in time order, with the
-  assessments and audit events the release services write; pauses and restrictions, most of
-  them lifted, on releases, model versions and models;
+  exactly those runs; the re-evaluation intervals outlast the seeded months, so no evidence
+  goes stale before the end;
+* releases: each release's life (created, submitted, evidence recorded and verified by
+  governance leads, approvals signed by designated authorities, evidence reworked and approved
+  again, withdrawn) is played in time order, with the assessments and audit events the release
+  services write; pauses and restrictions, most of them lifted, on releases, model versions
+  and models;
 * signatures are ``core.Signature`` rows over manifests built by ``core.signing.build_manifest``
   and signed with the deployment key (re-authenticated with ``scale-seed``);
 * every change is an audit event, appended in time order with its seq, hash and scope, with
   sign-ins and sign-outs of the seeded people in between, up to the requested number of events
   (more if the data needs more).
 
-At the end, in the same transaction, ``releases.services.gate_refresh`` runs on every release
-and ``evaluations.recompute.recompute`` on a sample of model versions: they must find nothing to
-change (no new audit event), or the whole seed is rolled back.
+At the end, in the same transaction, ``releases.services.gate_refresh`` runs on every release at
+the seed's last moment and ``evaluations.recompute.recompute`` on a sample of model versions
+(then rolled back): they must find nothing to change (no new audit event), or the whole seed is
+rolled back.
 
 Deterministic: the same options on an empty database give the same rows, ids included, and the
 same times (from 2026-01-01T00:00:00Z). Not deterministic: the password hash (one random salt,

@@ -80,7 +80,10 @@ class _VersionPlan:
     effective_compute: float
     required_level: str = ""
     assessed_at: datetime = T0
+    assessment_seq: int = 1  # one recompute, after its last run
+    valid_until: datetime | None = None  # when the first outcome needing current runs lapses
     determinations: list[Row] = field(default_factory=list)  # as an assessment lists them
+    evidence: list[list[str]] = field(default_factory=list)  # [run id, fingerprint], sorted
     releases: list[_ReleasePlan] = field(default_factory=list)
 
 

@@ -57,9 +57,10 @@ class _Register(_Base):
     """The register, the evaluations and the models."""
 
     def _phase_register(self) -> str:
-        """Each policy: version 1, published and later superseded by version 2, which keeps
-        version 1's thresholds and safeguards and adds more (one version when there are too
-        few). Versions are published one policy after another; the last one governs."""
+        """Each policy: version 1, then version 2, which keeps version 1's thresholds and
+        safeguards and adds more (one version when there are too few). Versions are published
+        one policy after another, each superseding the one in force (whichever policy it
+        belongs to: exactly one version governs); the last one governs."""
         rng = self._rng("register")
         self.evaluations = self._evaluation_pool()
         leads = self.people[roles.GOVERNANCE_LEAD.slug]
@@ -80,7 +81,7 @@ class _Register(_Base):
         at = T0 + timedelta(days=1)
         written: Counter[str] = Counter()
         policy_of: dict[int, Policy] = {}
-        in_force: dict[int, PolicyVersion] = {}
+        in_force: PolicyVersion | None = None
         for number in (1, 2):
             for index, splits, picked, items in policies:
                 if number > len(splits):
@@ -92,9 +93,9 @@ class _Register(_Base):
                     domains=picked, thresholds=items[:n_thresholds],
                     safeguards=_safeguard_items(n_safeguards, index),
                     top_defined=number == len(splits), lead=leads[index % len(leads)],
-                    signers=rng.sample(leads, SIGNING_QUORUM), previous=in_force.get(index),
+                    signers=rng.sample(leads, SIGNING_QUORUM), previous=in_force,
                 )  # fmt: skip
-                policy_of[index], in_force[index] = version.policy, version
+                policy_of[index], in_force = version.policy, version
                 written.update(versions=1, thresholds=n_thresholds, safeguards=n_safeguards)
         governing = PolicyVersion.objects.governing()
         assert governing is not None  # nosec B101  # seeding runs after publishing
@@ -140,7 +141,7 @@ class _Register(_Base):
     ) -> PolicyVersion:  # fmt: skip
         """One version as governance.services.policy_import creates it (a draft with its
         items), then signed by ``signers`` as governance.publishing.version_sign does, which
-        publishes it and supersedes ``previous``."""
+        publishes it and supersedes ``previous`` (the version in force, of any policy)."""
         request = self._request(rng)
         shared = audit.SHARED_SCOPE
         if policy is None:
@@ -157,14 +158,16 @@ class _Register(_Base):
         prefix = _LEVEL_PREFIXES[index % len(_LEVEL_PREFIXES)]
         version_pk = self._id(PolicyVersion)
         label = f"2026.{number}"
+        # Re-evaluation intervals longer than the months seeded: no run goes stale before the
+        # seed's last moment (the services would reassess its version then; the checks see).
         self._insert(PolicyVersion, [{
             "id": version_pk, "policy": policy.pk, "number": number, "label": label,
             "state": "draft",
             "changelog": f"{len(thresholds)} thresholds and {len(safeguards)} safeguards.",
-            "reevaluation_interval_days": 90 if index % 3 else 180, "baseline_level": None,
-            "signing_quorum": SIGNING_QUORUM, "based_on": None, "created_by": lead.pk,
-            "created_at": at, "effective_from": None, "published_at": None,
-            "content_sha256": "", "superseded_at": None,
+            "reevaluation_interval_days": 365 if index % 3 else 730, "baseline_level": None,
+            "signing_quorum": SIGNING_QUORUM, "separation_waiver": "", "based_on": None,
+            "created_by": lead.pk, "created_at": at, "effective_from": None,
+            "published_at": None, "content_sha256": "", "superseded_at": None,
         }])  # fmt: skip
         levels = {f"{prefix}-{rank}": self._id(SafetyLevel) for rank in range(1, 5)}
         self._insert(SafetyLevel, [
@@ -236,7 +239,9 @@ class _Register(_Base):
             self._event(signed_at, "core.signature.created", signer,
                         obj=("core.signature", pk, printed), subject=subject, after=after,
                         request_id=request, scope=shared)  # fmt: skip
+        supersedes = None
         if previous is not None:
+            supersedes = f"{previous.policy.slug}:{previous.number}"
             PolicyVersion.objects.filter(pk=previous.pk).update(
                 state=PolicyVersion.State.SUPERSEDED, superseded_at=signed_at
             )
@@ -244,7 +249,8 @@ class _Register(_Base):
                         obj=("governance.policyversion", previous.pk, str(previous)),
                         subject=f"governance.policyversion:{previous.pk}",
                         before={"state": "published"},
-                        after={"state": "superseded", "superseded_by": number},
+                        after={"state": "superseded",
+                               "superseded_by": f"{policy.slug}:{number}"},
                         request_id=request, scope=shared)  # fmt: skip
         PolicyVersion.objects.filter(pk=version_pk).update(
             state=PolicyVersion.State.PUBLISHED, published_at=signed_at,
@@ -253,8 +259,7 @@ class _Register(_Base):
         self._event(signed_at, "governance.policy_version.published", signer, obj=me,
                     subject=subject, before={"state": "draft"},
                     after={"state": "published", "effective_from": signed_at.date().isoformat(),
-                           "content_sha256": digest,
-                           "supersedes": previous.number if previous else None},
+                           "content_sha256": digest, "supersedes": supersedes, "content": data},
                     request_id=request, scope=shared)  # fmt: skip
         version.refresh_from_db()
         return version

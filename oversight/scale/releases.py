@@ -118,7 +118,9 @@ class _Releases(_Runs):
         own = [s["code"] for s in specs if s["scope"] == "release"]
         quorum = self._quorum(version)
         authorities = self.people[roles.AUTHORITY.slug]
-        verifiers = self.people[roles.GOVERNANCE_LEAD.slug] + authorities
+        # Leads verify, authorities approve: nobody approves a release whose safeguards they
+        # verified (releases.assessment.excluded_approvers), so every approval counts.
+        verifiers = self.people[roles.GOVERNANCE_LEAD.slug]
         at = version.assessed_at + timedelta(hours=rng.uniform(1, 72))
         done: set[str] = set()
         for index, release in enumerate(version.releases):
@@ -298,8 +300,17 @@ class _Releases(_Runs):
                 "release": release.pk, "context": release.context,
                 "model_version": version.label, "policy_version": governing,
                 "required_level": version.required_level or None,
-                "determinations": version.determinations, "safeguards": safeguards,
+                "determinations": version.determinations, "evidence": version.evidence,
+                "safeguards": safeguards,
             }  # fmt: skip
+
+        def approvable() -> bool:  # releases.assessment.approvable
+            current = sum(1 for _, sha in release.approvals if sha == release.sha)
+            return bool(
+                version.required_level and level.get("defined")
+                and all(s["state"] == "verified" for s in release.body["safeguards"])
+                and current >= self._quorum(version)
+            )  # fmt: skip
 
         def move(actor: _Person | str, target: str, at: datetime, request: str) -> None:
             before, release.state, release.state_changed_at = release.state, target, at
@@ -307,17 +318,22 @@ class _Releases(_Runs):
                         before={"state": before}, after={"state": target},
                         request_id=request, scope=scope)  # fmt: skip
 
-        def refresh(at: datetime, request: str) -> None:  # releases.services.gate_refresh
+        def refresh(  # releases.services.gate_refresh
+            at: datetime, request: str, actor: _Person | str = "system:gate"
+        ) -> None:
             current = body()
             digest = hashlib.sha256(canonical_json(current)).hexdigest()
             release.assessed_at, release.body = at, current
-            if digest != release.sha:
+            changed = digest != release.sha
+            if changed:
                 release.assessment_version += 1
                 release.sha = digest
-                if release.state == "approved":
-                    move("system:gate", "submitted", at, request)
-                self._event(at, "releases.assessment.changed", "system:gate", obj=me,
-                            subject=subject,
+            if release.state == "approved" and (changed or not approvable()):
+                move(actor, "submitted", at, request)
+            if release.state == "submitted" and approvable():
+                move(actor, "approved", at, request)
+            if changed:
+                self._event(at, "releases.assessment.changed", actor, obj=me, subject=subject,
                             after={**current, "assessment_version": release.assessment_version},
                             request_id=request, scope=scope)  # fmt: skip
 
@@ -387,9 +403,7 @@ class _Releases(_Runs):
                             after={"assessment_sha256": release.sha,
                                    "signature": step.signature_pk},
                             request_id=request, scope=scope)  # fmt: skip
-                current = sum(1 for _, sha in release.approvals if sha == release.sha)
-                if current >= self._quorum(version) and level.get("defined"):
-                    move(person, "approved", at, request)
+                refresh(at, request, person)  # approved at quorum, in the approver's name
             refresh(at, request)
 
     def _play_decisions(self, rows: dict[type[models.Model], list[Row]]) -> None:
@@ -462,6 +476,9 @@ class _Releases(_Runs):
              and d.covers(release)),
             key=lambda d: d.proposed_at, reverse=True,  # as Decision's ordering
         )  # fmt: skip
+        # Every approver is eligible (an authority over every model, without end, who verified
+        # nothing); the evidence is current until the version's valid_until (checked against
+        # the seed's last moment in _phase_checks); nothing awaits a recompute.
         release.verdict = gate.verdict(gate.GateInput(
             state=release.state, context=release.context, required_level=version.required_level,
             level_defined=bool(level.get("defined", False)),
@@ -471,7 +488,9 @@ class _Releases(_Runs):
                         for s in release.body["safeguards"]],
             decisions=[gate.DecisionFact(d.kind, "release" if d.release else
                                          "model version" if d.version else "model",
-                                         frozenset(d.allowed_contexts)) for d in in_effect],
+                                         frozenset(d.allowed_contexts), d.pk)
+                       for d in in_effect],
+            valid_until=version.valid_until,
         ))  # fmt: skip
         return {
             "id": release.pk, "model_version": version.pk, "context": release.context,
@@ -484,7 +503,9 @@ class _Releases(_Runs):
             "assessment_version": release.assessment_version,
             "assessment_sha256": release.sha, "assessed_at": release.assessed_at,
             "gate_allowed": release.verdict.allowed,
-            "gate_reasons": _json(release.verdict.reasons), "blocked_since": None,
+            "gate_reasons": _json([reason.as_dict() for reason in release.verdict.reasons]),
+            "blocked_since": None, "gate_valid_until": release.verdict.valid_until,
+            "assessed_seq": version.assessment_seq,
         }  # fmt: skip
 
     # -- the audit chain

@@ -62,6 +62,7 @@ class _Runs(_Register):
             now = version.assessed_at
             assessed = determinations.assess(data, facts, now=now)
             version.required_level = assessed.required_level
+            version.valid_until = assessed.valid_until
             task = self._task(rng)
             subject = f"evaluations.modelversion:{version.pk}"
             for step, outcome in enumerate(assessed.outcomes):
@@ -73,7 +74,8 @@ class _Runs(_Register):
                     "deciding_run": run_pks.get(outcome.deciding_run or ""),
                     "deciding_metric": outcome.deciding_metric,
                     "deciding_value": outcome.deciding_value, "override": None,
-                    "evidence": _json(list(outcome.evidence)), "computed_at": now,
+                    "evidence": _json(list(outcome.evidence)),
+                    "valid_until": outcome.valid_until, "computed_at": now,
                 })  # fmt: skip
                 self._event(now + timedelta(microseconds=step), "evaluations.determination.changed",
                             recompute.ACTOR,
@@ -103,7 +105,7 @@ class _Runs(_Register):
                 "created_by": version.model.owner.pk, "required_level": assessed.required_level,
                 "required_rank": assessed.required_rank, "assessed_policy": self.governing.pk,
                 "assessed_at": now, "needs_recompute": False, "evidence_watermark": watermark,
-                "assessed_watermark": watermark,
+                "assessed_watermark": watermark, "assessment_seq": version.assessment_seq,
             })  # fmt: skip
         self._insert(ModelVersion, versions)
         self._insert(EvaluationRun, rows[EvaluationRun])
@@ -144,13 +146,15 @@ class _Runs(_Register):
             received = max(received, last_completed) + timedelta(seconds=rng.uniform(30, 600))
             for offset, (run, pk) in enumerate(batch):
                 at = received + timedelta(microseconds=offset)
+                fingerprint = run.fingerprint()
+                version.evidence.append([run.run_id, fingerprint])
                 rows[EvaluationRun].append({
                     "id": pk, "model_version": version.pk,
                     "evaluation": specs[run.evaluation].pk, "run_id": run.run_id,
                     "status": run.status, "harness": run.harness,
                     "harness_version": run.harness_version, "source": "api",
                     "started_at": run.started_at, "completed_at": run.completed_at,
-                    "raw_file": None, "fingerprint": run.fingerprint(), "imported_by": owner.pk,
+                    "raw_file": None, "fingerprint": fingerprint, "imported_by": owner.pk,
                     "received_at": at,
                 })  # fmt: skip
                 self._event(at, "evaluations.run.received", owner,
@@ -200,6 +204,9 @@ class _Runs(_Register):
         if batch:
             receive()
         version.assessed_at = received + timedelta(seconds=rng.uniform(1, 20))
+        # As releases.assessment lists them, by run id (a harness, "-", lowercase hex: the same
+        # order in any collation).
+        version.evidence.sort()
         # model_version_create marks the version once, each ingestion call once more.
         return facts, run_pks, 2 + batches
 

@@ -156,9 +156,20 @@ class Seeder(_Releases):
     # -- checks
 
     def _phase_checks(self) -> str:
-        """Every release through ``releases.services.gate_refresh``, a sample of model versions
-        through ``evaluations.recompute.recompute``: the services must find nothing to change
-        (no new audit event), and the gate's verdict must be the one seeded."""
+        """Every release through ``releases.services.gate_refresh`` at the seed's last moment, a
+        sample of model versions through ``evaluations.recompute.recompute``: the services must
+        find nothing to change (no new audit event), and the gate's verdict must be the one
+        seeded. No evidence may have gone stale by then: the recompute sweep would have
+        reassessed its version. The recomputes are rolled back, being forced: a reassessment
+        counts (``assessment_seq``) and would leave the gates behind, which the data is not."""
+        stale = [v.label for v in self.versions
+                 if v.valid_until is not None and v.valid_until <= self.final_at]  # fmt: skip
+        if stale:
+            raise ScaleError(
+                f"The evidence of {len(stale):,} model versions ({', '.join(stale[:3])}) goes "
+                f"stale before the seed's last moment ({self.final_at.isoformat()}): seed fewer "
+                "releases per model version"
+            )
         head = AuditEvent.objects.order_by("-seq").values_list("seq", flat=True).first()
         wrong = []
         planned = {release.pk: release for release in self.releases}
@@ -166,21 +177,28 @@ class Seeder(_Releases):
             plan = planned[release.pk]
             assert plan.verdict is not None  # nosec B101  # type narrowing: every plan has one
             gate_refresh(release, now=self.final_at)
-            seeded = (plan.sha, plan.assessment_version, plan.verdict.allowed,
-                      plan.verdict.reasons)  # fmt: skip
-            if seeded != (release.assessment_sha256, release.assessment_version,
-                          release.gate_allowed, release.gate_reasons):  # fmt: skip
+            seeded = (plan.sha, plan.assessment_version, plan.state, plan.verdict.allowed,
+                      [reason.as_dict() for reason in plan.verdict.reasons],
+                      plan.verdict.valid_until, plan.version.assessment_seq)  # fmt: skip
+            if seeded != (release.assessment_sha256, release.assessment_version, release.state,
+                          release.gate_allowed, release.gate_reasons, release.gate_valid_until,
+                          release.assessed_seq):  # fmt: skip
                 wrong.append(f"release {release.pk}")
         sample = self.versions[:: max(1, len(self.versions) // 25)]
-        for version in sample:
-            outcome = recompute.recompute(version.pk, now=version.assessed_at, force=True)
-            if outcome.changed or outcome.required_level != version.required_level:
-                wrong.append(f"model version {version.pk}")
+        try:
+            with transaction.atomic():
+                for version in sample:
+                    outcome = recompute.recompute(version.pk, now=version.assessed_at, force=True)
+                    if outcome.changed or outcome.required_level != version.required_level:
+                        wrong.append(f"model version {version.pk}")
+                raise _Undone
+        except _Undone:
+            pass
         if AuditEvent.objects.order_by("-seq").values_list("seq", flat=True).first() != head:
             wrong.append("the audit chain grew")
         if wrong:
             raise ScaleError(
-                "The seeded data is not what the services compute (a bug in oversight/scale.py): "
+                "The seeded data is not what the services compute (a bug in oversight/scale): "
                 + ", ".join(wrong[:5])
             )
         _align_sequences(self._touched)
@@ -188,6 +206,10 @@ class Seeder(_Releases):
             f"gate_refresh left {len(planned):,} releases as seeded; recompute agreed on "
             f"{len(sample):,} model versions"
         )
+
+
+class _Undone(Exception):
+    """Rolls back what the checks wrote."""
 
 
 COUNTED: tuple[tuple[str, type[models.Model]], ...] = (

@@ -90,7 +90,9 @@ def test_counts_match_the_sizes_and_verify_audit_passes():
     assert counts["audit events"] == SMALL.events == report.head_seq
     # Publishing signatures come on top of the approvals' and decisions'.
     assert counts["signatures"] == SMALL.signatures + 2 * counts["policy versions"]
-    assert PolicyVersion.objects.filter(state="published").count() == SMALL.policies
+    # Exactly one version governs, whichever policy it belongs to: the others are superseded.
+    assert PolicyVersion.objects.filter(state="published").count() == 1
+    assert PolicyVersion.objects.filter(state="superseded").count() == counts["policy versions"] - 1
     out = StringIO()
     call_command("verify_audit", stdout=out)
     assert "audit chain intact: 3,000 events" in out.getvalue()
@@ -125,7 +127,9 @@ def test_the_services_find_nothing_to_change():
     for release in releases:
         seeded = (release.assessment_sha256, release.assessment_version, release.gate_allowed,
                   release.gate_messages, release.state)  # fmt: skip
-        services.gate_refresh(release)
+        # A verdict holds until a stated instant: refreshed at the seed's last moment (when its
+        # own checks refreshed every gate), not at whatever the clock says today.
+        services.gate_refresh(release, now=release.assessed_at)
         release.refresh_from_db()
         assert seeded == (release.assessment_sha256, release.assessment_version,
                           release.gate_allowed, release.gate_messages, release.state)  # fmt: skip

@@ -78,7 +78,10 @@ def test_the_gate_is_recomputed_at_the_moment_not_read_from_the_cache(owner, app
     events = AuditEvent.objects.count()
     with pytest.raises(services.GateClosed) as refused:
         services.release_deploy(actor=owner, release=approved)
-    assert any(reason.startswith("approvals: 0 of") for reason in [r.message for r in refused.value.reasons])
+    assert any(
+        reason.startswith("approvals: 0 of")
+        for reason in [r.message for r in refused.value.reasons]
+    )
     assert Release.objects.get(pk=approved.pk).state == "approved"
     assert AuditEvent.objects.count() == events
 
@@ -101,7 +104,9 @@ def test_the_pipeline_records_the_deployment_through_the_api(client, owner, appr
     assert (body["state"], body["assessment_sha256"]) == ("deployed", approved.assessment_sha256)
     again = deploy(approved)
     assert again.status_code == 409
-    assert [r["message"] for r in again.json()["reasons"]] == ["a deployed release cannot become deployed"]
+    assert [r["message"] for r in again.json()["reasons"]] == [
+        "a deployed release cannot become deployed"
+    ]
 
 
 def test_the_api_answers_409_with_the_gate_reasons(client, owner, approved):
@@ -110,7 +115,9 @@ def test_the_api_answers_409_with_the_gate_reasons(client, owner, approved):
     assert response.status_code == 409
     body = response.json()
     assert body["detail"].startswith("The gate does not allow this release to ship")
-    assert any(reason.startswith("approvals: 0 of") for reason in [r["message"] for r in body["reasons"]])
+    assert any(
+        reason.startswith("approvals: 0 of") for reason in [r["message"] for r in body["reasons"]]
+    )
     assert Release.objects.get(pk=approved.pk).state == "approved"
 
 

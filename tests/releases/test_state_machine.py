@@ -594,7 +594,7 @@ class ReleaseMachine(RuleBasedStateMachine):
             )
         with self._audited("recompute", None):
             outcome = recompute.recompute(version.pk)
-        if outcome.changed:  # what the assessment_changed receiver does after the commit
+        if not outcome.skipped:  # what the assessment_changed receiver does after the commit
             with self._audited("refresh_for_model_versions", None):
                 services.refresh_for_model_versions([version.pk])
 

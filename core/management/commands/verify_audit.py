@@ -4,15 +4,16 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from core import audit, checkpoints, signing
+from core import audit, checkpoints, integrity, signing
 from core.canonical import format_timestamp
 from core.models import AuditEvent
 
 
 class Command(BaseCommand):
     help = (
-        "Verify the audit trail: walk and re-hash the chain, check its signed checkpoints and "
-        "every stored signature. Exits non-zero, naming each failure, if anything fails."
+        "Verify the audit trail: walk and re-hash the chain, check its signed checkpoints, "
+        "every stored signature, and that published register content is what was signed. "
+        "Exits non-zero, naming each failure, if anything fails."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -36,10 +37,21 @@ class Command(BaseCommand):
             failures += self._check_expected(options["expect"], chain)
         failures += self._report_checkpoints(checkpoints.verify_checkpoints(chain))
         failures += self._report_signatures(signing.verify_signatures())
+        failures += self._report_integrity(integrity.run())
         if failures:
             raise CommandError("; ".join(failures))
         if options["checkpoint"]:
             self._write_checkpoint(chain)
+
+    def _report_integrity(self, found: dict[str, list[str]]) -> list[str]:
+        failures = []
+        for name, problems in found.items():
+            if not problems:
+                self.stdout.write(self.style.SUCCESS(f"{name}: content matches what was signed"))
+            for problem in problems:
+                self.stdout.write(self.style.ERROR(f"{name}: {problem}"))
+                failures.append(f"{name}: {problem}")
+        return failures
 
     def _report_chain(self, chain: audit.ChainReport) -> list[str]:
         summary = (
