@@ -134,12 +134,22 @@ class VersionSettingsForm(forms.ModelForm):  # type: ignore[type-arg]
         model = PolicyVersion
         fields = [
             "label", "changelog", "reevaluation_interval_days", "baseline_level", "signing_quorum",
+            "separation_waiver",
         ]  # fmt: skip
         labels = {
             "reevaluation_interval_days": "Re-evaluation interval (days)",
             "signing_quorum": "Signatures needed to publish",
+            "separation_waiver": "Relax separation of acts (reason)",
         }
-        widgets = {"changelog": forms.Textarea(attrs={"rows": 4})}
+        help_texts = {
+            "separation_waiver": "Leave empty (the default) so that whoever verifies a "
+            "release's safeguards or overrides its determinations does not count toward its "
+            "approvals. A reason here lets them count, and is shown on the register.",
+        }
+        widgets = {
+            "changelog": forms.Textarea(attrs={"rows": 4}),
+            "separation_waiver": forms.Textarea(attrs={"rows": 2}),
+        }
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -230,6 +230,11 @@ def _version(r: _Reader, doc: dict[str, Any]) -> dict[str, Any]:
         if baseline is None
         else r.text(raw, "baseline_level", path, max_length=30),
         "signing_quorum": r.integer(raw, "signing_quorum", path, default=1),
+        **(
+            {"separation_waiver": r.text(raw, "separation_waiver", path)}
+            if raw.get("separation_waiver")
+            else {}
+        ),
     }
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from django.contrib.auth.models import User
@@ -76,20 +76,46 @@ def quorum_floor(version: PolicyVersion) -> int:
     return in_force.signing_quorum if in_force else 1
 
 
-def eligibility_errors(data: dict[str, Any]) -> list[str]:
-    """Designated authorities must be active holders of the designated-authority role: a
-    register cannot hand the powers to pause, lift or approve to anyone else."""
+def eligibility_errors(data: dict[str, Any], *, today: date) -> list[str]:
+    """Designated authorities must be active holders of the designated-authority role, and
+    enough of them, still valid, must hold each power for the quorums the version sets: a
+    register under which no release could be approved, or nothing paused or lifted, cannot be
+    published."""
     names = [a["username"] for a in data["authorities"]]
     holders = set(
         User.objects.filter(
             username__in=names, is_active=True, groups__name=roles.AUTHORITY.name
         ).values_list("username", flat=True)
     )
-    return [
+    problems = [
         f"Authority {name} is not an active holder of the {roles.AUTHORITY.name.lower()} role"
         for name in names
         if name not in holders
     ]
+
+    def able(power: str) -> int:
+        return sum(
+            1
+            for a in data["authorities"]
+            if a["username"] in holders
+            and power in a["powers"]
+            and (a["valid_until"] is None or date.fromisoformat(a["valid_until"]) >= today)
+        )
+
+    for level in data["levels"]:
+        if level["defined"] and able("approve") < level["approval_quorum"]:
+            problems.append(
+                f"{level['code']} needs {level['approval_quorum']} approvals, but "
+                f"{able('approve')} designated authorities can approve"
+            )
+    quorum = data["version"]["signing_quorum"]
+    for power in ("pause", "lift"):
+        if able(power) < quorum:
+            problems.append(
+                f"A {power} takes effect at {quorum} signatures, but {able(power)} designated "
+                f"authorities hold the {power} power"
+            )
+    return problems
 
 
 @transaction.atomic
@@ -113,7 +139,7 @@ def version_sign(
         )
     data = content.version_content(content.load_version(version.pk))
     problems = [p.message for p in validation.errors(data)]
-    problems += eligibility_errors(data)
+    problems += eligibility_errors(data, today=timezone.localdate(now))
     if problems:
         raise RegisterError("This version cannot be published yet: " + "; ".join(problems))
     digest = content.content_sha256(data)

@@ -66,11 +66,19 @@ def register_view(version_id: int, *, today: date) -> RegisterView:
         DomainRow(domain, [t for t in thresholds if t.domain_id == domain.pk])
         for domain in sorted(version.domains.all(), key=lambda d: d.code)
     ]
+    issues = validation.validate(data)
+    if version.is_draft:  # who could approve, pause and lift under it (one query)
+        from governance.publishing import eligibility_errors
+
+        issues += [
+            validation.Issue("error", ("authorities",), message)
+            for message in eligibility_errors(data, today=today)
+        ]
     return RegisterView(
         version=version,
         content=data,
         content_sha256=version.content_sha256 or content.content_sha256(data),
-        issues=validation.validate(data),
+        issues=issues,
         commitments=commitments.commitments(data, today, names),
         levels=rows,
         domains=domains,
@@ -97,7 +105,7 @@ def policies_overview() -> list[dict[str, Any]]:
     policies = list(Policy.objects.order_by("name"))
     versions = PolicyVersion.objects.filter(
         Q(state=PolicyVersion.State.PUBLISHED) | Q(state=PolicyVersion.State.DRAFT)
-    ).only("id", "policy_id", "number", "label", "state", "effective_from")
+    ).only("id", "policy_id", "number", "label", "state", "effective_from", "published_at")
     by_policy: dict[int, dict[str, PolicyVersion]] = {}
     for version in versions:
         by_policy.setdefault(version.policy_id, {})[version.state] = version

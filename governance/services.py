@@ -114,7 +114,10 @@ def draft_start(*, actor: User, policy: Policy) -> PolicyVersion:
     """A new draft: a copy of the version in force (or an empty one if none is)."""
     _require(access.can_edit_register(actor))
     Policy.objects.select_for_update().get(pk=policy.pk)  # one draft at a time, even in a race
-    in_force = policy.versions.filter(state=PolicyVersion.State.PUBLISHED).first()
+    # Its newest published version, in force or superseded (by another policy, say).
+    in_force = (
+        policy.versions.exclude(state=PolicyVersion.State.DRAFT).order_by("-number").first()
+    )
     if in_force is None:
         version = _version_create(actor=actor, policy=policy, label="1", based_on=None)
     else:
@@ -164,6 +167,7 @@ def version_update(
         "reevaluation_interval_days",
         "baseline_level",
         "signing_quorum",
+        "separation_waiver",
     }
     if unknown := set(changes) - allowed:
         raise RegisterError(f"These settings cannot be changed here: {', '.join(sorted(unknown))}")
@@ -277,6 +281,7 @@ def _create_from_content(
         changelog=settings["changelog"],
         reevaluation_interval_days=settings["reevaluation_interval_days"],
         signing_quorum=settings["signing_quorum"],
+        separation_waiver=settings.get("separation_waiver") or "",
     )
     levels = {
         item["code"]: SafetyLevel.objects.create(version=version, **item) for item in data["levels"]

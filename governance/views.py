@@ -29,6 +29,7 @@ def register_index(request: HttpRequest) -> HttpResponse:
         "governance/register_index.html",
         {
             "rows": selectors.policies_overview(),
+            "governing": PolicyVersion.objects.governing(),
             "can_create": access.can_create_policy(request.user),
             "can_edit": access.can_edit_register(request.user),
             "templates": services.TEMPLATES,

@@ -133,3 +133,22 @@ def build_with_draft(lead, *, thresholds: int = 3, safeguards: int = 3, slug: st
 
 def content_hash(version: PolicyVersion) -> str:
     return content.content_sha256(content.version_content(content.load_version(version.pk)))
+
+
+def designate(version: PolicyVersion, granted_by, *people, count: int = 2) -> list:
+    """Designated authorities holding every power over every model in a draft, enough for the
+    quorums a template sets: ``people``, or ``count`` new holders of the authority role."""
+    if not people:
+        slug = version.policy.slug
+        people = tuple(
+            make_person(f"{slug}-designee{n}", roles.AUTHORITY) for n in range(1, count + 1)
+        )
+    for person in people:
+        PauseAuthority.objects.create(
+            version=version,
+            user=person,
+            powers=["pause", "restrict", "lift", "approve"],
+            valid_from=datetime.date(2026, 1, 1),
+            granted_by=granted_by,
+        )
+    return list(people)

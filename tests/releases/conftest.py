@@ -21,6 +21,10 @@ def authority2(db):
 
 @pytest.fixture
 def policy(lead, authority, authority2):
+    return publish_with_authorities(lead, authority, authority2)
+
+
+def publish_with_authorities(lead, authority, authority2):
     """RSP-style, published, with two authorities holding every power over every model."""
     draft = services.template_load(actor=lead, name="rsp")
     for person in (authority, authority2):

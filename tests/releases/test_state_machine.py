@@ -32,20 +32,23 @@ import itertools
 import sys
 from collections import Counter
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from unittest import mock
 
 import pytest
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.utils import timezone
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
 from core import audit, signing
 from core.models import AuditEvent, Signature
-from evaluations import ingestion, recompute
+from evaluations import determinations as pure_determinations
+from evaluations import ingestion, overrides, recompute
 from evaluations.ingestion import IngestionError, ResultInput, RunInput
-from evaluations.models import Determination, EvaluationRun, ModelVersion
+from evaluations.models import Determination, EvaluationRun, ModelVersion, Override
 from governance import content
 from releases import assessment, decisions, services, workflow
 from releases.models import Approval, Decision, DecisionSignature, Release, SafeguardStatus
@@ -103,6 +106,7 @@ def _snapshot() -> dict[str, dict]:
             for version_id, threshold, outcome, level, run, override in _determinations()
         },
         "levels": dict(ModelVersion.objects.values_list("pk", "required_level")),
+        "overrides": dict.fromkeys(str(pk) for pk in Override.objects.values_list("pk", flat=True)),
     }
 
 
@@ -152,9 +156,14 @@ def _expected_events(before: dict, after: dict) -> Counter:
             add("releases.decision.signed", "releases.decision", decision_id)
     for pk in after["runs"].keys() - before["runs"].keys():
         add("evaluations.run.received", "evaluations.evaluationrun", pk)
+    for pk in after["overrides"].keys() - before["overrides"].keys():
+        add("evaluations.override.recorded", "evaluations.override", pk)
     for (version_id, threshold), snapshot in after["determinations"].items():
-        if before["determinations"].get((version_id, threshold)) != snapshot:
+        old = before["determinations"].get((version_id, threshold))
+        if old != snapshot:
             add("evaluations.determination.changed", "evaluations.modelversion", version_id)
+        if old is not None and old[3] is not None and old[3] != snapshot[3]:
+            add("evaluations.override.lapsed", "evaluations.modelversion", version_id)
     for pk, level in after["levels"].items():
         if before["levels"].get(pk) != level:
             add("evaluations.required_level.changed", "evaluations.modelversion", pk)
@@ -199,8 +208,16 @@ class ReleaseMachine(RuleBasedStateMachine):
         # What the last service call left. Every write goes through ``_audited``, so it is
         # what the next one starts from (a write outside would show up there, unexplained).
         self.last: dict | None = None
+        # The clock: time passes when a rule says so (evidence goes stale, overrides lapse).
+        self.offset = timedelta(0)
+        real_now = timezone.now
+        self._clock = mock.patch.object(
+            timezone, "now", side_effect=lambda: real_now() + self.offset
+        )
+        self._clock.start()
 
     def teardown(self) -> None:
+        self._clock.stop()
         transaction.set_rollback(True)
         self._atomic.__exit__(None, None, None)
 
@@ -422,9 +439,14 @@ class ReleaseMachine(RuleBasedStateMachine):
             return PermissionDenied
         if release.state not in (workflow.SUBMITTED, workflow.DEPLOYED):
             return ReleaseError
-        fresh = assessment.build(release).sha256
+        inputs = assessment.load([release])
+        fresh = assessment.build(release, inputs).sha256
         if seen != fresh:
             return AssessmentChanged
+        # Whoever overrode the version's determinations or verified the release's safeguards.
+        if actor.pk in assessment.excluded_approvers(release, inputs):
+            self.reached.add("approval refused: separation across acts")
+            return ReleaseError
         # Each approver counts once per assessment: the same content signed again is refused.
         if Approval.objects.filter(
             release=release, approver=actor, assessment_sha256=fresh
@@ -598,6 +620,50 @@ class ReleaseMachine(RuleBasedStateMachine):
             with self._audited("refresh_for_model_versions", None):
                 services.refresh_for_model_versions([version.pk])
 
+    # -- time and overrides ----------------------------------------------------------------
+
+    @rule(data=st.data())
+    def time_passes(self, data):
+        """Days go by with nothing else happening; the beat's gate sweep runs (a reader would
+        do the same). Past the 90-day interval, ruled-out evidence goes stale: levels rise,
+        approvals go stale, overrides lapse."""
+        self._step()
+        self.offset += timedelta(days=self._pick(data, [1, 45, 100], "days"))
+        with self._audited("sweep_gates", None):
+            services.sweep_gates()
+        self.reached.add(f"clock +{self.offset.days} days")
+
+    @rule(data=st.data())
+    def override(self, data):
+        """A lead or an authority overrides a threshold: lowering needs a current successful
+        run of every condition (else refused, nothing written); then the recompute and the
+        gate refresh that follow the commit."""
+        self._step()
+        version = ModelVersion.objects.get(pk=self._pick(data, self.version_ids, "version"))
+        person = self._person(data, "lead", "ada")
+        threshold = self._pick(data, ["CBRN-3", "CBRN-4", "CYBER-3"], "threshold")
+        outcome = self._pick(data, ["ruled_out", "crossed"], "outcome")
+        spec = next(t for t in self.world["thresholds"] if t["code"] == threshold)
+        missing = outcome == "ruled_out" and pure_determinations.without_current_evidence(
+            spec,
+            recompute.run_facts([version.pk])[version.pk],
+            now=timezone.now(),
+            interval_days=self.world["interval_days"],
+        )
+        with self._audited("override_record", overrides.OverrideRefused if missing else None):
+            overrides.override_record(
+                actor=person, version=version, threshold=threshold, outcome=outcome,
+                rationale=RATIONALE, reauth=signing.demo_reauthentication(person),
+            )  # fmt: skip
+        if missing:
+            return
+        self.reached.add(f"override {outcome}")
+        with self._audited("recompute", None):
+            outcome_ = recompute.recompute(version.pk)
+        if not outcome_.skipped:
+            with self._audited("refresh_for_model_versions", None):
+                services.refresh_for_model_versions([version.pk])
+
     # -- moves that must be refused --------------------------------------------------------
 
     @rule(data=st.data())
@@ -713,7 +779,7 @@ class ReleaseMachine(RuleBasedStateMachine):
         for release in releases:
             built = assessment.build(release, inputs)
             verdict = assessment.gate(release, built, inputs)
-            _check_safeguards_and_approvals(release, built, verdict)
+            _check_safeguards_and_approvals(release, built, verdict, inputs)
             _check_progress(release, built, inputs)
             if release.state != workflow.WITHDRAWN:
                 _check_cache(release, built, verdict)
@@ -721,7 +787,7 @@ class ReleaseMachine(RuleBasedStateMachine):
         assert report.ok, report.problem
 
 
-def _check_safeguards_and_approvals(release, built, verdict):
+def _check_safeguards_and_approvals(release, built, verdict, inputs):
     """(a) An approved release has what its level requires verified, and current approvals of
     distinct approvers at quorum; a deployed one lacking a verified safeguard is blocked."""
     if release.state not in (workflow.APPROVED, workflow.DEPLOYED):
@@ -729,11 +795,13 @@ def _check_safeguards_and_approvals(release, built, verdict):
     unverified = [s["code"] for s in built.data["safeguards"] if s["state"] != "verified"]
     if release.state == workflow.APPROVED:
         assert not unverified, (release.pk, "approved", unverified)
-        approvers = set(
+        approvers = assessment.current_approvers(release, built, inputs)
+        signed = set(
             Approval.objects.filter(release=release, assessment_sha256=built.sha256).values_list(
                 "approver_id", flat=True
             )
         )
+        assert approvers <= signed
         assert release.requested_by_id not in approvers
         assert built.level_defined and len(approvers) >= built.approval_quorum, (
             release.pk,
@@ -798,6 +866,8 @@ def world(lead, owner, authority, authority2, policy, orion_21):
         "people": {"lead": lead, "owner": owner, "ada": authority, "bo": authority2},
         "versions": [orion_21.pk, orion_22.pk],
         "codes": sorted(s["code"] for s in data["safeguards"]),
+        "thresholds": data["thresholds"],
+        "interval_days": data["version"]["reevaluation_interval_days"],
     }
 
 

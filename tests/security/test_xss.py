@@ -249,7 +249,7 @@ def stored(
     xena = core_services.user_create(
         actor="system:tests", username="xena", email="xena@example.org",
         first_name=text("person first name", 150), last_name=text("person last name", 150),
-        password=PASSWORD, roles=[roles.GOVERNANCE_LEAD],
+        password=PASSWORD, roles=[roles.GOVERNANCE_LEAD, roles.AUTHORITY],
     )  # fmt: skip
     people = {
         "xena": xena,
