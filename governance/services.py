@@ -115,9 +115,7 @@ def draft_start(*, actor: User, policy: Policy) -> PolicyVersion:
     _require(access.can_edit_register(actor))
     Policy.objects.select_for_update().get(pk=policy.pk)  # one draft at a time, even in a race
     # Its newest published version, in force or superseded (by another policy, say).
-    in_force = (
-        policy.versions.exclude(state=PolicyVersion.State.DRAFT).order_by("-number").first()
-    )
+    in_force = policy.versions.exclude(state=PolicyVersion.State.DRAFT).order_by("-number").first()
     if in_force is None:
         version = _version_create(actor=actor, policy=policy, label="1", based_on=None)
     else:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from django.db.models import Count, Exists, F, Q, QuerySet, Subquery
@@ -26,6 +27,20 @@ GOVERNING_ID = Subquery(
 REGISTER_ALARM = Exists(
     IntegrityAlarm.objects.filter(version__state=PolicyVersion.State.PUBLISHED, cleared_at=None)
 )
+
+
+def gate_row(pk: int) -> Release | None:
+    """A release with what the gate API answers from, the policy in force and whether it has
+    an integrity alarm, in one query (the caller checks who may see it)."""
+    rows = list(
+        Release.objects.select_related(
+            "model_version__model", "model_version__assessed_policy__policy"
+        )
+        .annotate(governing_id=GOVERNING_ID, register_alarm=REGISTER_ALARM)
+        .filter(pk=pk)
+        .order_by()[:1]
+    )
+    return rows[0] if rows else None
 
 
 def visible_releases(user: AnyUser) -> QuerySet[Release]:
@@ -104,7 +119,7 @@ def stale_approval_signatures(signatures: list[Signature]) -> set[int]:
     )
 
 
-def with_live_verdicts(releases: list[Release]) -> list[Release]:
+def with_live_verdicts(releases: Sequence[Any]) -> list[Any]:
     """Mark each listed release ``may_ship`` only if its cached verdict allows it and still
     holds now (lists never refresh; a verdict past its time reads as denied until the release
     page or the gate API brings it up to date). Releases annotated with ``governing_id``."""
@@ -115,7 +130,7 @@ def with_live_verdicts(releases: list[Release]) -> list[Release]:
         release.may_ship = release.gate_allowed and services.holds(
             release, now=now, governing_id=release.governing_id, alarm=release.register_alarm
         )
-    return releases
+    return list(releases)
 
 
 def dashboard(request: Any) -> dict[str, Any]:

@@ -123,8 +123,11 @@ def _sign_form(client, version):
 
 def _draft(lead):
     from governance import services
+    from tests.governance.factories import designate
 
-    return services.template_load(actor=lead, name="rsp")
+    draft = services.template_load(actor=lead, name="rsp")
+    designate(draft, lead)  # publishable: enough authorities for its quorums
+    return draft
 
 
 def test_wrong_passwords_when_signing_lock_signing_and_sign_in(client, lead):

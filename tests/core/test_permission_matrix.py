@@ -21,6 +21,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from core import access, audit, roles, signing
 from governance import publishing, services
 from tests.conftest import make_person
+from tests.governance.factories import designate
 
 PERSONAS = ("anonymous", "outsider", "owner", "lead", "authority", "auditor", "superuser")
 SIGNED_IN = frozenset(PERSONAS) - {"anonymous"}
@@ -37,6 +38,7 @@ class World:
             builder = make_person("builder", roles.GOVERNANCE_LEAD)
             published = services.template_load(actor=builder, name="rsp")
             reauth = signing.demo_reauthentication(builder)
+            designate(published, builder)
             outcome = publishing.version_sign(actor=builder, version=published, reauth=reauth)
             draft = services.draft_start(actor=builder, policy=published.policy)
             self._built["register"] = {

@@ -3,12 +3,14 @@ import pytest
 from core import signing
 from evaluations import services as evaluation_services
 from governance import publishing, services
+from tests.governance.factories import designate
 
 
 @pytest.fixture
 def policy(lead):
     """The RSP-style template, published: CBRN-3 is bio_uplift_probe/includes/accuracy >= 0.5."""
     version = services.template_load(actor=lead, name="rsp")
+    designate(version, lead)
     publishing.version_sign(actor=lead, version=version, reauth=signing.demo_reauthentication(lead))
     version.refresh_from_db()
     return version

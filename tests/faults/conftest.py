@@ -23,6 +23,7 @@ from django.db import connection
 from core import signing, tokens
 from evaluations import services as evaluation_services
 from governance import publishing, services
+from tests.governance.factories import designate
 from tests.services.conftest import ROOT, _database_url
 
 
@@ -137,6 +138,7 @@ def backend_pid() -> int:
 def world(transactional_db, lead, owner):
     """The RSP template in force, model Orion with three versions, and an API token."""
     policy = services.template_load(actor=lead, name="rsp")
+    designate(policy, lead)
     publishing.version_sign(actor=lead, version=policy, reauth=signing.demo_reauthentication(lead))
     for key in ("bio_uplift_probe", "cyber_ctf_suite"):
         evaluation_services.evaluation_create(actor=lead, key=key, name=key)

@@ -139,9 +139,8 @@ def designate(version: PolicyVersion, granted_by, *people, count: int = 2) -> li
     """Designated authorities holding every power over every model in a draft, enough for the
     quorums a template sets: ``people``, or ``count`` new holders of the authority role."""
     if not people:
-        slug = version.policy.slug
         people = tuple(
-            make_person(f"{slug}-designee{n}", roles.AUTHORITY) for n in range(1, count + 1)
+            make_person(f"designee{version.pk}-{n}", roles.AUTHORITY) for n in range(1, count + 1)
         )
     for person in people:
         PauseAuthority.objects.create(

@@ -10,9 +10,10 @@ from django.utils import timezone
 from core import roles, signing
 from core.models import AuditEvent, Signature
 from governance import content, publishing, services
-from governance.models import PolicyVersion, SafetyLevel
+from governance.models import PauseAuthority, PolicyVersion, SafetyLevel
 from governance.signals import policy_published
 from tests.conftest import make_person
+from tests.governance.factories import designate
 
 pytestmark = pytest.mark.django_db
 
@@ -25,7 +26,9 @@ def _sign(person, version):
 
 @pytest.fixture
 def draft(lead):
-    return services.template_load(actor=lead, name="rsp")
+    version = services.template_load(actor=lead, name="rsp")
+    designate(version, lead)
+    return version
 
 
 def test_at_quorum_the_version_takes_effect_and_a_recompute_is_enqueued_on_commit(
@@ -176,3 +179,29 @@ def test_a_signer_who_lost_the_role_no_longer_counts(lead, draft):
     second_lead.is_active = False
     second_lead.save()
     assert _sign(lead, draft).published is False
+
+
+def test_a_register_no_one_could_approve_or_pause_under_cannot_be_published(lead, authority):
+    draft = services.template_load(actor=lead, name="rsp")
+    services.item_save(actor=lead, item=PauseAuthority(
+        version=draft, user=authority, all_models=True, valid_from="2026-01-01",
+        powers=["approve"],
+    ))  # fmt: skip
+    with pytest.raises(services.RegisterError) as refused:
+        _sign(lead, draft)
+    message = str(refused.value)
+    assert "ASL-3 needs 2 approvals, but 1 designated authorities can approve" in message
+    assert "A pause takes effect at 1 signatures, but 0 designated authorities" in message
+    assert not Signature.objects.filter(meaning=publishing.PUBLISH.code).exists()
+    draft.refresh_from_db()
+    assert draft.state == "draft"
+
+
+def test_only_holders_of_the_authority_role_can_be_designated(lead, owner):
+    draft = services.template_load(actor=lead, name="rsp")
+    designate(draft, lead)
+    services.item_save(actor=lead, item=PauseAuthority(
+        version=draft, user=owner, all_models=True, valid_from="2026-01-01", powers=["pause"],
+    ))  # fmt: skip
+    with pytest.raises(services.RegisterError, match="Authority omar is not an active holder"):
+        _sign(lead, draft)

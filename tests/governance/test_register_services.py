@@ -13,6 +13,7 @@ from governance.models import (
     SafetyLevel,
     TriggerCondition,
 )
+from tests.governance.factories import designate
 
 pytestmark = pytest.mark.django_db
 
@@ -34,6 +35,7 @@ def draft(lead):
 
 @pytest.fixture
 def published(lead, draft):
+    designate(draft, lead)
     _publish(lead, draft)
     draft.refresh_from_db()
     return draft

@@ -42,6 +42,7 @@ from governance import services as governance_services
 from releases import services as release_services
 from releases.models import Approval
 from tests.conftest import PASSWORD
+from tests.governance.factories import designate
 
 pytestmark = pytest.mark.django_db
 SCHEMA_URL = "/api/v1/schema/"
@@ -110,6 +111,7 @@ def world(lead, owner, settings, tmp_path):
     and the caller's API token."""
     settings.MEDIA_ROOT = tmp_path / "media"
     draft = governance_services.template_load(actor=lead, name="rsp")
+    designate(draft, lead)
     publishing.version_sign(actor=lead, version=draft, reauth=signing.demo_reauthentication(lead))
     data = content.version_content(content.load_version(draft.pk))
     keys = {c["evaluation"] for t in data["thresholds"] for c in t["conditions"]}

@@ -25,6 +25,7 @@ from governance.models import IntegrityAlarm, PauseAuthority, PolicyVersion, Tri
 from releases import gate, services
 from releases.models import Release
 from tests.audit_bypass import audit_guard_bypassed
+from tests.governance.factories import designate
 from tests.releases.conftest import approve, submitted, verify_all
 
 pytestmark = pytest.mark.django_db
@@ -199,7 +200,10 @@ def test_an_approval_stops_counting_when_its_signer_loses_the_power(
     """A new policy version no longer designates one approver: their signature on the same
     content no longer counts, and the release goes back for approval."""
     draft = governance_services.draft_start(actor=lead, policy=approved_policy())
-    PauseAuthority.objects.filter(version=draft, user=authority2).update(powers=["pause", "lift"])
+    # authority2 keeps every power, but over another model only.
+    PauseAuthority.objects.filter(version=draft, user=authority2).update(
+        all_models=False, model_slugs=["vega"]
+    )
     for person in (lead, PauseAuthority.objects.model._meta.apps.get_model("auth", "User")
                    .objects.get(username="lorna")):  # fmt: skip
         publishing.version_sign(
@@ -242,10 +246,9 @@ def test_one_lead_cannot_replace_the_governing_policy_alone(lead, approved):
     governing = PolicyVersion.objects.governing()
     other = governance_services.template_load(actor=lead, name="preparedness")
     with pytest.raises(governance_services.RegisterError, match="cannot need fewer"):
-        governance_services.version_update(
-            actor=lead, version=other, changes={"signing_quorum": 1}
-        )
+        governance_services.version_update(actor=lead, version=other, changes={"signing_quorum": 1})
     PolicyVersion.objects.filter(pk=other.pk).update(signing_quorum=1)  # as imported YAML says
+    designate(other, lead, count=3)
     other.refresh_from_db()
     outcome = publishing.version_sign(
         actor=lead, version=other, reauth=signing.demo_reauthentication(lead)
@@ -319,3 +322,31 @@ def test_the_gate_api_reads_a_bounded_number_of_queries(
     with django_assert_max_num_queries(6):  # token, release (with policy in force): cached
         assert client.get(url, HTTP_AUTHORIZATION=f"Token {key}").json()["allowed"]
     assert ModelVersion.objects.get(pk=approved.model_version_id).needs_recompute is False
+
+
+def test_a_policy_may_relax_separation_only_with_a_recorded_reason(
+    client, lead, owner, authority, authority2, orion_21
+):
+    reason = "A two-person team: the authorities also review the evidence."
+    draft = governance_services.draft_start(actor=lead, policy=approved_policy())
+    governance_services.version_update(
+        actor=lead, version=draft, changes={"separation_waiver": reason}
+    )
+    for person in (lead, User.objects.get(username="lorna")):
+        publishing.version_sign(
+            actor=person, version=draft, reauth=signing.demo_reauthentication(person)
+        )
+    assert (
+        content.in_force_content(PolicyVersion.objects.governing())["version"]["separation_waiver"]
+        == reason
+    )
+    recompute.recompute(orion_21.pk)
+    release = submitted(owner, orion_21)
+    verify_all(owner, authority, release)
+    for person in (authority, authority2):
+        approve(person, release)
+    release.refresh_from_db()
+    assert (release.state, release.gate_allowed) == ("approved", True)
+    client.force_login(lead)
+    page = client.get(f"/register/{draft.policy.slug}/v{draft.number}/")
+    assert reason in page.content.decode()

@@ -22,8 +22,12 @@ After every step:
     and object, with what changed in the database), and a refused move changed nothing;
 (d) the audit chain verifies.
 
-At 40 examples of up to 25 steps: about 850 steps and 2,200 service calls, in under a minute
-on the embedded SQLite default (``pytest -s`` prints the figures).
+Time is an input: ``time_passes`` moves the clock on by days (the beat's gate sweep then runs),
+so evidence goes stale, levels rise and overrides lapse; ``override`` records signed overrides,
+refused when lowering without current evidence of every condition.
+
+At 60 examples of up to 25 steps: about 1,000 steps and 2,400 service calls, in a little over a
+minute on the embedded SQLite default (``pytest -s`` prints the figures).
 """
 
 from __future__ import annotations
@@ -57,7 +61,7 @@ from tests.releases.conftest import approve, safe_metrics, submitted, version_wi
 
 pytestmark = pytest.mark.django_db
 
-EXAMPLES, STEPS = 40, 25
+EXAMPLES, STEPS = 60, 25
 RATIONALE = "Evaluations show a capability the safeguards in place do not cover."
 CONTEXTS = list(Release.Context.values)
 OPEN = (workflow.SUBMITTED, workflow.APPROVED, workflow.DEPLOYED)
@@ -916,6 +920,12 @@ def test_the_release_and_decision_state_machine_keeps_its_invariants(world):
     assert {"level ASL-4", "level ASL-3"} <= machine.reached
     assert "deployed release approved again, gate open" in machine.reached
     assert "approved again by the gate in safeguard_verify" in machine.reached  # content came back
+    # Time passing and overrides bite too: evidence goes stale, overrides of both kinds land,
+    # and an approver who acted on the evidence is refused.
+    for reached in ("approval went stale in sweep_gates", "deployed release blocked by sweep_gates",
+                    "override ruled_out", "override crossed",
+                    "approval refused: separation across acts"):  # fmt: skip
+        assert reached in machine.reached, (reached, machine.reached)
     for prefix in ("approval went stale in", "deployed release blocked by"):
         assert any(r.startswith(prefix) for r in machine.reached), (prefix, machine.reached)
     for name in ("release_approve", "decision_sign", "safeguard_verify", "deploy"):

@@ -12,6 +12,7 @@ from governance import publishing, services
 from governance.models import PauseAuthority
 from releases import services as release_services
 from tests.conftest import make_person
+from tests.governance.factories import designate
 from tests.releases.conftest import at_asl3, version_with_runs
 
 
@@ -23,6 +24,7 @@ def build(*, lead: Any, owner: Any, authority: Any) -> dict[str, Any]:
             version=draft, user=person, all_models=True, valid_from="2026-01-01",
             powers=["pause", "restrict", "lift", "approve"],
         ))  # fmt: skip
+    designate(draft, lead)
     publishing.version_sign(actor=lead, version=draft, reauth=signing.demo_reauthentication(lead))
     draft.refresh_from_db()
     metrics = at_asl3(draft)

@@ -11,12 +11,14 @@ from evaluations import services as evaluation_services
 from evaluations.ingestion import ResultInput, RunInput
 from evaluations.models import ModelVersion
 from governance import publishing, services
+from tests.governance.factories import designate
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
 
 def test_recomputes_of_one_version_at_the_same_moment_do_the_work_once(lead, owner, eager_tasks):
     policy = services.template_load(actor=lead, name="rsp")
+    designate(policy, lead)
     publishing.version_sign(actor=lead, version=policy, reauth=signing.demo_reauthentication(lead))
     evaluation_services.evaluation_create(actor=lead, key="bio_uplift_probe", name="Bio")
     model = evaluation_services.model_create(actor=owner, slug="orion", name="Orion")

@@ -8,6 +8,7 @@ from core.models import AuditEvent
 from evaluations import services as evaluation_services
 from evaluations.models import Determination, ModelVersion
 from governance import publishing, services
+from tests.governance.factories import designate
 
 pytestmark = pytest.mark.services
 
@@ -25,6 +26,7 @@ def test_a_crossing_result_pushed_to_the_api_raises_the_level_through_a_real_wor
     client, lead, owner, default_queue_worker
 ):
     policy = services.template_load(actor=lead, name="rsp")
+    designate(policy, lead)
     publishing.version_sign(actor=lead, version=policy, reauth=signing.demo_reauthentication(lead))
     evaluation_services.evaluation_create(actor=lead, key="bio_uplift_probe", name="Bio uplift")
     model = evaluation_services.model_create(actor=owner, slug="orion", name="Orion")
