@@ -103,7 +103,7 @@ def _pages(world: dict[str, Any]) -> list[tuple[str, str, dict[str, str]]]:
         ("audit list, page 1", "/audit/", su),
         ("audit list, deep page", f"/audit/?before={world['deep_before']}", su),
         (
-            "gate API",
+            "gate API (live freshness)",
             f"/api/v1/releases/{release.pk}/gate/",
             {"Authorization": f"Token {world['token']}"},
         ),

@@ -58,6 +58,11 @@ def _machine() -> str:
     )
 
 
+# The gate API is every deployment pipeline's question, answered true at the moment of asking
+# (the verdict's freshness checked on each request): held to 3x the trivial page; pages to 10x.
+RATIO_TARGETS = {"gate API (live freshness)": 3}
+
+
 def _report(results: Results, args: argparse.Namespace, machine: str) -> str:
     floor = next(load for load in results.loads if load.name.startswith("trivial"))
     su = next(load for load in results.loads if load.name == "release list, superuser")
@@ -89,15 +94,17 @@ def _report(results: Results, args: argparse.Namespace, machine: str) -> str:
         "## Pages (wrk over loopback; gunicorn, 2 workers)",
         "",
         "| page | c=1 p50 | c=1 p95 | c=8 p50 | c=8 p95 | c=8 req/s | c=1 p50 / floor | "
-        "p95 ≤ 150 ms | p50 ≤ 10x floor |",
+        "p95 ≤ 150 ms | p50 / floor target |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for load in results.loads:
         ratio = load.c1["p50_ms"] / floor.c1["p50_ms"]
+        target = RATIO_TARGETS.get(load.name, 10)
         lines.append(
             f"| {load.name} | {load.c1['p50_ms']:.1f} ms | {load.c1['p95_ms']:.1f} ms | "
             f"{load.c8['p50_ms']:.1f} ms | {load.c8['p95_ms']:.1f} ms | {load.c8['rps']:,.0f} | "
-            f"{ratio:.1f}x | {mark(load.c1['p95_ms'] <= 150)} | {mark(ratio <= 10)} |"
+            f"{ratio:.1f}x | {mark(load.c1['p95_ms'] <= 150)} | ≤ {target}x: "
+            f"{mark(ratio <= target)} |"
         )
     f = results.figures
     ingest_share = f["batch ingestion results/s"] / results.floors["raw insert results/s"]

@@ -71,10 +71,13 @@ def token_revoke(*, actor: User, token: ApiToken) -> None:
 
 
 def user_for_key(key: str) -> User | None:
-    token = (
-        ApiToken.objects.select_related("user")
-        .filter(digest=_digest(key), revoked_at__isnull=True, user__is_active=True)
-        .first()
+    token = next(
+        iter(
+            ApiToken.objects.select_related("user")
+            .filter(digest=_digest(key), revoked_at__isnull=True, user__is_active=True)
+            .order_by()[:1]
+        ),
+        None,
     )
     if token is None:
         return None
