@@ -137,3 +137,14 @@ class ResetRequest(models.Model):
 
     def __str__(self) -> str:
         return f"reset request {self.pk}"
+
+
+class Counter(models.Model):
+    """A named counter, bumped in the transaction of a change that other apps cache against
+    (``core.counters``): a cache records the value it was built at and is stale once it moved."""
+
+    name = models.CharField(primary_key=True, max_length=50)
+    value = models.PositiveBigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.name}={self.value}"

@@ -9,7 +9,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, AbstractUser, Group
 from django.db import transaction
 
-from core import audit
+from core import audit, counters
 from core.roles import Role
 
 Actor = AbstractBaseUser | str
@@ -70,6 +70,7 @@ def user_saved_in_console(
     changed = sorted(set(changed_fields) - {"password"})
     if before is not None and not changed:
         return
+    counters.bump(counters.PEOPLE)  # who may act may have changed: caches on it are rebuilt
     audit.record(
         action="core.user.created" if before is None else "core.user.changed",
         actor=actor,
@@ -101,6 +102,7 @@ def role_grant(*, actor: Actor, user: AbstractUser, role: Role) -> bool:
     if user.groups.filter(pk=group.pk).exists():
         return False
     user.groups.add(group)
+    counters.bump(counters.PEOPLE)
     audit.record(action="core.role.granted", actor=actor, obj=user, after={"role": role.slug})
     return True
 
@@ -111,5 +113,6 @@ def role_revoke(*, actor: Actor, user: AbstractUser, role: Role) -> bool:
     if group is None or not user.groups.filter(pk=group.pk).exists():
         return False
     user.groups.remove(group)
+    counters.bump(counters.PEOPLE)
     audit.record(action="core.role.revoked", actor=actor, obj=user, before={"role": role.slug})
     return True

@@ -47,10 +47,16 @@ class PolicyVersionQuerySet(models.QuerySet["PolicyVersion"]):
         policies, but exactly one version is in force at a time (a constraint), and publishing
         any version supersedes it. ``integrity_alarm`` says whether its content was found not
         to match what was signed (read in the same query)."""
+        from core import counters
+
         alarms = IntegrityAlarm.objects.filter(version=models.OuterRef("pk"), cleared_at=None)
         return (
             self.filter(state=PolicyVersion.State.PUBLISHED)
-            .annotate(integrity_alarm=models.Exists(alarms))
+            .annotate(
+                integrity_alarm=models.Exists(alarms),
+                # who may act as of this read (core.counters.PEOPLE), for caches built on it
+                people_epoch=counters.current(counters.PEOPLE),
+            )
             .select_related("policy")
             .order_by("-published_at", "-pk")
             .first()

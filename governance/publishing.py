@@ -78,7 +78,7 @@ def quorum_floor(version: PolicyVersion) -> int:
 
 def eligibility_errors(data: dict[str, Any], *, today: date) -> list[str]:
     """Designated authorities must be active holders of the designated-authority role, and
-    enough of them, still valid, must hold each power for the quorums the version sets: a
+    enough of them, valid today, must hold each power for the quorums the version sets: a
     register under which no release could be approved, or nothing paused or lifted, cannot be
     published."""
     names = [a["username"] for a in data["authorities"]]
@@ -99,6 +99,7 @@ def eligibility_errors(data: dict[str, Any], *, today: date) -> list[str]:
             for a in data["authorities"]
             if a["username"] in holders
             and power in a["powers"]
+            and date.fromisoformat(a["valid_from"]) <= today
             and (a["valid_until"] is None or date.fromisoformat(a["valid_until"]) >= today)
         )
 

@@ -343,8 +343,12 @@ def _create_authorities(
 
 
 @transaction.atomic
-def policy_import(*, actor: User, text: str, source: str = "yaml") -> PolicyVersion:
-    """A YAML document becomes a new draft (of a new policy if its slug is new).
+def policy_import(
+    *, actor: User, text: str, source: str = "yaml", keep_authorities: bool = False
+) -> PolicyVersion:
+    """A YAML document becomes a new draft (of a new policy if its slug is new). With
+    ``keep_authorities`` (a template, which names no people), a new draft of an existing
+    policy keeps the designated authorities of its newest published version.
 
     Raises ``policy_yaml.PolicyFileError`` (each problem with its line) or ``RegisterError``;
     either way nothing is stored.
@@ -364,6 +368,11 @@ def policy_import(*, actor: User, text: str, source: str = "yaml") -> PolicyVers
             subject=policy,
             after=dict(data["policy"]),
         )
+    previous = policy.versions.exclude(state=PolicyVersion.State.DRAFT).order_by("-number").first()
+    if keep_authorities and previous is not None and not data["authorities"]:
+        data["authorities"] = content.version_content(content.load_version(previous.pk))[
+            "authorities"
+        ]
     version = _create_from_content(actor=actor, policy=policy, data=data, based_on=None)
     audit.record(
         action="governance.policy_version.imported",
@@ -385,7 +394,9 @@ def template_text(name: str) -> str:
 
 
 def template_load(*, actor: User, name: str) -> PolicyVersion:
-    return policy_import(actor=actor, text=template_text(name), source=f"template:{name}")
+    return policy_import(
+        actor=actor, text=template_text(name), source=f"template:{name}", keep_authorities=True
+    )
 
 
 def policy_export(version: PolicyVersion) -> str:

@@ -1,9 +1,16 @@
 from __future__ import annotations
 
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from django import forms
+from django.core.validators import MaxValueValidator, MinValueValidator
+
+# Dates the history can hold (the day after the last must still be a date).
+DATE_RANGE = [
+    MinValueValidator(date(1970, 1, 1), "Choose a date from 1970 on."),
+    MaxValueValidator(date(9998, 12, 31), "Choose a date before the year 9999."),
+]
 
 
 class AuditFilterForm(forms.Form):
@@ -21,9 +28,10 @@ class AuditFilterForm(forms.Form):
         required=False, max_length=120, help_text="A record's history, e.g. releases.release:4"
     )
     since = forms.DateField(required=False, help_text="From (UTC date)", widget=forms.DateInput(
-        attrs={"type": "date"}))  # fmt: skip
+        attrs={"type": "date"}), validators=DATE_RANGE)  # fmt: skip
     until = forms.DateField(required=False, help_text="Until (UTC date, inclusive)",
-                            widget=forms.DateInput(attrs={"type": "date"}))  # fmt: skip
+                            widget=forms.DateInput(attrs={"type": "date"}),
+                            validators=DATE_RANGE)  # fmt: skip
     before = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
 
     def clean(self) -> dict[str, Any]:
@@ -45,7 +53,7 @@ class AuditFilterForm(forms.Form):
 
 
 class AsOfForm(forms.Form):
-    on = forms.DateField(help_text="UTC date")
+    on = forms.DateField(help_text="UTC date", validators=DATE_RANGE)
 
 
 class AtForm(forms.Form):

@@ -75,6 +75,7 @@ class GateView(APIView):
             release,
             governing_id=release.governing_id,  # type: ignore[attr-defined]
             alarm=release.register_alarm,  # type: ignore[attr-defined]
+            people_epoch=release.people_epoch_now,  # type: ignore[attr-defined]
         )
         policy = release.model_version.assessed_policy
         return Response(

@@ -22,9 +22,11 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from django.db.models import Q
+from django.contrib.auth.models import User
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
+from core import counters, roles
 from core.canonical import canonical_json
 from evaluations.models import Determination, EvaluationRun
 from governance import content
@@ -67,6 +69,7 @@ class Inputs:
     evidence: dict[int, list[list[str]]]  # by model version: [run id, run hash], sorted
     approvals: dict[int, list[ApprovalFact]]  # by release
     decisions: list[Decision]  # pauses and restrictions in effect that cover any of them
+    people_epoch: int = 0  # core.counters.PEOPLE as read with the approvals
 
 
 def _determinations(
@@ -129,13 +132,26 @@ def load(releases: Sequence[Release]) -> Inputs:
     ):
         evidence[version_id].append([run_id, fingerprint])
     approvals: dict[int, list[ApprovalFact]] = {pk: [] for pk in release_ids}
-    for release_id, digest, approver_id, username, active in Approval.objects.filter(
-        release__in=release_ids
-    ).values_list(
-        "release_id", "assessment_sha256", "approver_id", "approver__username",
-        "approver__is_active",
-    ):  # fmt: skip
-        approvals[release_id].append(ApprovalFact(digest, approver_id, username, active))
+    # An approver counts only while an active holder of the authority role (checked here, at
+    # every count, not only when the register designated them).
+    holds_role = Exists(
+        User.groups.through.objects.filter(
+            user_id=OuterRef("approver_id"), group__name=roles.AUTHORITY.name
+        )
+    )
+    for release_id, digest, approver_id, username, active, role in (
+        Approval.objects.filter(release__in=release_ids)
+        .annotate(holds_role=holds_role)
+        .values_list(
+            "release_id",
+            "assessment_sha256",
+            "approver_id",
+            "approver__username",
+            "approver__is_active",
+            "holds_role",
+        )
+    ):
+        approvals[release_id].append(ApprovalFact(digest, approver_id, username, active and role))
     decisions = list(
         Decision.objects.filter(
             state=Decision.State.IN_EFFECT, kind__in=["pause", "restrict"]
@@ -144,6 +160,8 @@ def load(releases: Sequence[Release]) -> Inputs:
         )
     )
     return Inputs(
+        # Read with the policy in force (one query less); with none in force nothing counts.
+        people_epoch=policy.people_epoch if policy else counters.value(counters.PEOPLE),  # type: ignore[attr-defined]
         policy=policy,
         data=data,
         integrity=integrity,
@@ -276,7 +294,7 @@ def _approve_until(
         if date.fromisoformat(authority["valid_from"]) > today:
             continue
         until = authority["valid_until"]
-        if until is None:
+        if until is None or date.fromisoformat(until) == date.max:
             return date.max
         if date.fromisoformat(until) >= today:
             return _end_of(date.fromisoformat(until))

@@ -57,6 +57,9 @@ class Release(models.Model):
     # the version's in its own transaction, so a gate behind it is known to be due a refresh
     # even if the refresh that follows the commit never runs. Such a gate is never served.
     assessed_seq = models.PositiveBigIntegerField(default=0)
+    # ``core.counters.PEOPLE`` when the verdict was built: a person activated, renamed or given
+    # or stripped of a role since may count, or no longer count, as an approver.
+    people_epoch = models.PositiveBigIntegerField(default=0)
 
     class Meta:
         ordering = ["-created_at"]

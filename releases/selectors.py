@@ -8,6 +8,7 @@ from typing import Any
 from django.db.models import Count, Exists, F, Q, QuerySet, Subquery
 from django.utils import timezone
 
+from core import counters
 from core.access import AnyUser
 from core.audit import subject_key
 from core.models import AuditEvent, Signature
@@ -29,6 +30,14 @@ REGISTER_ALARM = Exists(
 )
 
 
+# What ``with_live_verdicts`` reads with each listed release.
+LIVE = {
+    "governing_id": GOVERNING_ID,
+    "register_alarm": REGISTER_ALARM,
+    "people_epoch_now": counters.current(counters.PEOPLE),
+}
+
+
 def gate_row(pk: int) -> Release | None:
     """A release with what the gate API answers from, the policy in force and whether it has
     an integrity alarm, in one query (the caller checks who may see it)."""
@@ -36,7 +45,11 @@ def gate_row(pk: int) -> Release | None:
         Release.objects.select_related(
             "model_version__model", "model_version__assessed_policy__policy"
         )
-        .annotate(governing_id=GOVERNING_ID, register_alarm=REGISTER_ALARM)
+        .annotate(
+            governing_id=GOVERNING_ID,
+            register_alarm=REGISTER_ALARM,
+            people_epoch_now=counters.current(counters.PEOPLE),
+        )
         .filter(pk=pk)
         .order_by()[:1]
     )
@@ -128,7 +141,11 @@ def with_live_verdicts(releases: Sequence[Any]) -> list[Any]:
 
     for release in releases:
         release.may_ship = release.gate_allowed and services.holds(
-            release, now=now, governing_id=release.governing_id, alarm=release.register_alarm
+            release,
+            now=now,
+            governing_id=release.governing_id,
+            alarm=release.register_alarm,
+            people_epoch=release.people_epoch_now,
         )
     return list(releases)
 
@@ -141,8 +158,6 @@ def dashboard(request: Any) -> dict[str, Any]:
         "escalations": list(
             visible.filter(blocked_since__isnull=False).order_by("blocked_since")[:20]
         ),
-        "mine": with_live_verdicts(
-            list(mine.annotate(governing_id=GOVERNING_ID, register_alarm=REGISTER_ALARM)[:10])
-        ),
+        "mine": with_live_verdicts(list(mine.annotate(**LIVE)[:10])),
         "now": timezone.now(),
     }

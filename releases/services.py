@@ -16,7 +16,7 @@ from django.db import connection, transaction
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
-from core import audit, signing
+from core import audit, counters, signing
 from evaluations.models import ModelVersion
 from governance import content
 from governance.models import PolicyVersion
@@ -126,7 +126,7 @@ def _move(
 GATE_FIELDS = [
     "assessment_version", "assessment_sha256", "required_level", "level_defined",
     "approval_quorum", "gate_allowed", "gate_reasons", "assessed_at", "blocked_since",
-    "gate_valid_until", "assessed_seq",
+    "gate_valid_until", "assessed_seq", "people_epoch",
 ]  # fmt: skip
 
 
@@ -169,6 +169,7 @@ def gate_refresh(
     release.gate_reasons = [reason.as_dict() for reason in verdict.reasons]
     release.gate_valid_until = verdict.valid_until
     release.assessed_seq = release.model_version.assessment_seq
+    release.people_epoch = inputs.people_epoch
     release.assessed_at = now
     if batch is None:
         release.save(update_fields=GATE_FIELDS)
@@ -185,7 +186,12 @@ def gate_refresh(
 
 
 def holds(
-    release: Release, *, now: datetime, governing_id: int | None, alarm: bool = False
+    release: Release,
+    *,
+    now: datetime,
+    governing_id: int | None,
+    alarm: bool = False,
+    people_epoch: int | None = None,
 ) -> bool:
     """Whether a release's cached verdict may be served as it is at ``now``: built from the
     model version's latest assessment, under the policy in force, with nothing pending, and
@@ -197,6 +203,7 @@ def holds(
         and not version.needs_recompute
         and version.assessed_policy_id == governing_id
         and release.assessed_seq == version.assessment_seq
+        and (people_epoch is None or release.people_epoch == people_epoch)
         and (release.gate_valid_until is None or now < release.gate_valid_until)
         # A verdict built while the register failed its integrity check is rebuilt once the
         # alarm is cleared.
@@ -209,6 +216,7 @@ def gate_now(
     *,
     governing_id: int | None = None,
     alarm: bool = False,
+    people_epoch: int | None = None,
     now: datetime | None = None,
 ) -> Release:
     """The release with a verdict true at this moment, for whoever asks "may this ship?" (the
@@ -223,7 +231,9 @@ def gate_now(
         governing = PolicyVersion.objects.governing()
         governing_id = governing.pk if governing else None
         alarm = bool(governing and governing.integrity_alarm)  # type: ignore[attr-defined]
-    if holds(release, now=now, governing_id=governing_id, alarm=alarm):
+    if people_epoch is None:
+        people_epoch = counters.value(counters.PEOPLE)
+    if holds(release, now=now, governing_id=governing_id, alarm=alarm, people_epoch=people_epoch):
         return release
     try:
         with transaction.atomic():

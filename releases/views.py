@@ -67,7 +67,7 @@ def release_index(request: HttpRequest) -> HttpResponse:
     releases = (
         selectors.visible_releases(request.user)
         .select_related("model_version")
-        .annotate(governing_id=selectors.GOVERNING_ID, register_alarm=selectors.REGISTER_ALARM)
+        .annotate(**selectors.LIVE)
     )
     if before.isdigit():
         releases = releases.filter(pk__lt=int(before))

@@ -205,3 +205,11 @@ def test_only_holders_of_the_authority_role_can_be_designated(lead, owner):
     ))  # fmt: skip
     with pytest.raises(services.RegisterError, match="Authority omar is not an active holder"):
         _sign(lead, draft)
+
+
+def test_authorities_not_yet_valid_do_not_count_toward_the_quorums(lead):
+    draft = services.template_load(actor=lead, name="rsp")
+    designate(draft, lead)
+    PauseAuthority.objects.filter(version=draft).update(valid_from="2099-01-01")
+    with pytest.raises(services.RegisterError, match="but 0 designated authorities can approve"):
+        _sign(lead, draft)

@@ -288,3 +288,18 @@ def test_a_scoped_auditors_pages_walk_their_events_newest_first_without_gaps(
     visible = access.visible_events(scoped_auditor).filter(action__startswith=action)
     expected = list(visible.order_by("-seq").values_list("seq", flat=True))
     assert walked == expected and len(expected) > 30
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/audit/register/?on=9999-12-31",
+        "/audit/?since=0001-01-01&until=9999-12-31",
+        "/audit/events.csv?since=0001-01-01&until=9999-12-31",
+    ],
+)
+def test_dates_at_the_end_of_the_calendar_are_refused_not_crashed_on(client, auditor, url):
+    client.force_login(auditor)
+    response = client.get(url)
+    assert response.status_code == 400
+    assert "Choose a date" in response.content.decode()

@@ -350,3 +350,59 @@ def test_a_policy_may_relax_separation_only_with_a_recorded_reason(
     client.force_login(lead)
     page = client.get(f"/register/{draft.policy.slug}/v{draft.number}/")
     assert reason in page.content.decode()
+
+
+def test_deactivating_a_counted_approver_closes_the_gate_at_the_next_ask(
+    client, owner, authority, admin_console_actor, approved
+):
+    """A console change to who may act (deactivated, renamed) moves the people counter in its
+    transaction: no cached verdict built before it is served."""
+    from core import services as core_services
+
+    assert _gate(client, owner, approved)["allowed"] is True
+    before = core_services.user_snapshot(authority)
+    authority.is_active = False
+    authority.save(update_fields=["is_active"])
+    core_services.user_saved_in_console(
+        actor=admin_console_actor, user=authority, before=before, changed_fields=["is_active"]
+    )
+    body = _gate(client, owner, approved)
+    assert body["allowed"] is False
+    assert "approvals: 1 of 2 current (1 not eligible)" in [r["message"] for r in body["reasons"]]
+    assert Release.objects.get(pk=approved.pk).state == "submitted"
+
+
+def test_an_approver_stripped_of_the_authority_role_no_longer_counts(
+    client, owner, authority, admin_console_actor, approved
+):
+    from core import roles as core_roles
+    from core import services as core_services
+
+    core_services.role_revoke(actor=admin_console_actor, user=authority, role=core_roles.AUTHORITY)
+    with pytest.raises(services.GateClosed, match="1 not eligible"):
+        services.release_deploy(actor=owner, release=approved)
+    body = _gate(client, owner, approved)
+    assert body["allowed"] is False and body["state"] == "submitted"
+
+
+def test_an_authority_designated_until_the_end_of_time_can_approve(
+    lead, owner, authority, authority2, orion_21
+):
+    draft = governance_services.draft_start(actor=lead, policy=approved_policy())
+    PauseAuthority.objects.filter(version=draft).update(valid_until="9999-12-31")
+    for person in (lead, User.objects.get(username="lorna")):
+        publishing.version_sign(
+            actor=person, version=draft, reauth=signing.demo_reauthentication(person)
+        )
+    recompute.recompute(orion_21.pk)
+    release = submitted(owner, orion_21)
+    verify_all(owner, lead, release)
+    for person in (authority, authority2):
+        approve(person, release)
+    release.refresh_from_db()
+    assert (release.state, release.gate_allowed) == ("approved", True)
+
+
+@pytest.fixture
+def admin_console_actor(superuser):
+    return superuser
