@@ -506,6 +506,9 @@ class _Releases(_Runs):
             "gate_reasons": _json([reason.as_dict() for reason in release.verdict.reasons]),
             "blocked_since": None, "gate_valid_until": release.verdict.valid_until,
             "assessed_seq": version.assessment_seq,
+            # People and roles are seeded as rows, not through core.services: the counter of
+            # who may act has not moved (core.counters.PEOPLE reads 0).
+            "people_epoch": 0,
         }  # fmt: skip
 
     # -- the audit chain

@@ -179,10 +179,10 @@ class Seeder(_Releases):
             gate_refresh(release, now=self.final_at)
             seeded = (plan.sha, plan.assessment_version, plan.state, plan.verdict.allowed,
                       [reason.as_dict() for reason in plan.verdict.reasons],
-                      plan.verdict.valid_until, plan.version.assessment_seq)  # fmt: skip
+                      plan.verdict.valid_until, plan.version.assessment_seq, 0)  # fmt: skip
             if seeded != (release.assessment_sha256, release.assessment_version, release.state,
                           release.gate_allowed, release.gate_reasons, release.gate_valid_until,
-                          release.assessed_seq):  # fmt: skip
+                          release.assessed_seq, release.people_epoch):  # fmt: skip
                 wrong.append(f"release {release.pk}")
         sample = self.versions[:: max(1, len(self.versions) // 25)]
         try:
