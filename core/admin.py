@@ -9,16 +9,18 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
+from django.contrib.auth.forms import UserChangeForm
 from django.contrib.auth.models import AbstractBaseUser, Group
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 
-from core import roles, services
+from core import integrity, roles, services
 from core.models import AuditEvent
 
 
@@ -65,8 +67,19 @@ admin.site.unregister(user_model)
 admin.site.unregister(Group)
 
 
+class PersonChangeForm(UserChangeForm):  # type: ignore[type-arg]
+    def clean_username(self) -> str:
+        username: str = self.cleaned_data["username"]
+        if self.instance.pk and username != self.initial.get("username"):
+            reason = integrity.why_name_is_fixed(self.instance)
+            if reason:
+                raise forms.ValidationError(reason)
+        return username
+
+
 @admin.register(user_model)
 class PersonAdmin(UserAdmin):  # type: ignore[type-arg]
+    form = PersonChangeForm
     list_display = ("username", "email", "is_active", "is_staff", "role_names", "last_login")
     list_filter = ("is_active", "is_staff", "groups")
     readonly_fields = ("last_login", "date_joined", "role_names")

@@ -10,10 +10,25 @@ from __future__ import annotations
 from collections.abc import Callable
 
 _CHECKS: dict[str, Callable[[], list[str]]] = {}
+_NAMED: list[Callable[[object], str | None]] = []
 
 
 def register(name: str, check: Callable[[], list[str]]) -> None:
     _CHECKS[name] = check
+
+
+def register_named_in_signed_content(check: Callable[[object], str | None]) -> None:
+    """``check(user)`` says why a person's username is part of signed content (None if it is
+    not): such a username cannot change, or the content would no longer match its hash."""
+    _NAMED.append(check)
+
+
+def why_name_is_fixed(user: object) -> str | None:
+    for check in _NAMED:
+        reason = check(user)
+        if reason:
+            return reason
+    return None
 
 
 def run() -> dict[str, list[str]]:

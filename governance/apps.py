@@ -15,6 +15,7 @@ class GovernanceConfig(AppConfig):
             audit.register_scope(label, lambda obj: audit.SHARED_SCOPE)
 
         integrity.register("register integrity", register_integrity.check_published)
+        integrity.register_named_in_signed_content(register_integrity.designated_in_signed_content)
         navigation.register(
             navigation.NavItem("Register", "governance:index", access.READ, order=10)
         )

@@ -113,6 +113,25 @@ def problems_of(version: PolicyVersion) -> list[str]:
     return lines
 
 
+def designated_in_signed_content(user: object) -> str | None:
+    """Why ``user``'s username cannot change: a published or superseded version designates
+    them, and its signed content names them by username."""
+    versions = (
+        PolicyVersion.objects.exclude(state=PolicyVersion.State.DRAFT)
+        .filter(authorities__user=user)  # type: ignore[misc]
+        .select_related("policy")
+        .order_by("pk")
+    )
+    names = [f"{v.policy.slug}:{v.number}" for v in versions]
+    if not names:
+        return None
+    return (
+        f"Published policy versions designate this person by username ({', '.join(names)}), "
+        "and their signed content would no longer match: keep the username (change the name "
+        "shown instead), or designate a new account in a new version."
+    )
+
+
 def check_published() -> list[str]:
     """Every published and superseded version; findings raise (or clear) alarms."""
     problems: list[str] = []

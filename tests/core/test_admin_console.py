@@ -3,6 +3,7 @@ from django.urls import reverse
 
 from core import audit, roles
 from core.models import AuditEvent
+from tests.conftest import make_person
 
 pytestmark = pytest.mark.django_db
 
@@ -93,3 +94,33 @@ def test_console_edits_of_a_person_are_audited(client, superuser, outsider):
         "oscar@new.example.org",
     )
     assert event.actor_id == superuser.pk
+
+
+def test_a_person_named_in_a_published_register_keeps_their_username(
+    client, superuser, lead, authority
+):
+    """Signed register content names authorities by username: renaming one would make the
+    register fail its integrity check and shut every gate, so the console refuses it."""
+    from core import signing
+    from governance import publishing
+    from governance import services as governance_services
+    from tests.governance.factories import designate
+
+    draft = governance_services.template_load(actor=lead, name="rsp")
+    designate(draft, lead, authority, make_person("bo", roles.AUTHORITY))
+    publishing.version_sign(actor=lead, version=draft, reauth=signing.demo_reauthentication(lead))
+    client.force_login(superuser)
+    url = reverse("admin:auth_user_change", args=[authority.pk])
+    form = client.get(url).context["adminform"].form
+    data = {name: value for name, value in form.initial.items() if value is not None}
+    data.update({"username": "ada2", "is_active": "on", "date_joined_0": "2026-01-01",
+                 "date_joined_1": "00:00:00"})  # fmt: skip
+    data.pop("last_login", None)
+    response = client.post(url, data)
+    assert response.status_code == 200
+    assert "rsp-template:1" in str(response.context["adminform"].form.errors["username"])
+    authority.refresh_from_db()
+    assert authority.username == "ada"
+    data["username"] = "ada"
+    data["first_name"] = "Ada L."
+    assert client.post(url, data).status_code == 302
