@@ -224,8 +224,6 @@ def gate_now(
     version is reassessed if it is due (new evidence, a new policy, evidence gone stale) and the
     gate refreshed, under their locks, here and now. If that fails, the answer is a denial
     with ``refresh_failed`` (nothing is written): never the stale cached one."""
-    from evaluations import recompute
-
     now = now or timezone.now()
     if governing_id is None:
         governing = PolicyVersion.objects.governing()
@@ -236,8 +234,12 @@ def gate_now(
     if holds(release, now=now, governing_id=governing_id, alarm=alarm, people_epoch=people_epoch):
         return release
     try:
+        # The reassessment commits on its own first: holding the version's row lock into the
+        # gate's transaction (which appends to the audit chain) would deadlock with a result
+        # being ingested (chain first, then the version). Whatever lands in between is caught
+        # by the refresh: a version marked anew reads as pending, and the verdict denies.
+        _bring_up_to_date(release.model_version_id, now)
         with transaction.atomic():
-            recompute.recompute(release.model_version_id, now=now)
             fresh = _locked(release)
             gate_refresh(fresh, now=now)
     except content.RegisterIntegrityError as error:
@@ -291,14 +293,25 @@ def release_submit(*, actor: User, release: Release) -> Release:
     return gate_refresh(release)
 
 
-@transaction.atomic
+def _bring_up_to_date(version_id: int, now: datetime | None = None) -> None:
+    """Reassess the model version if anything is due (new evidence, a new policy, evidence
+    gone stale), in a transaction of its own: a no-op otherwise."""
+    from evaluations import recompute
+
+    with transaction.atomic():  # a savepoint when a caller holds a transaction already
+        recompute.recompute(version_id, now=now)
+
+
 def release_deploy(*, actor: User, release: Release) -> Release:
     """Record that an approved release is deployed: the deployment pipeline's word (or its
     owner's), taken only if the gate, recomputed under the release's lock at this moment,
     allows it. A refusal changes nothing and says why."""
-    from evaluations import recompute
+    _bring_up_to_date(release.model_version_id)
+    return _deploy(actor=actor, release=release)
 
-    recompute.recompute(release.model_version_id)  # whatever is due (a no-op otherwise)
+
+@transaction.atomic
+def _deploy(*, actor: User, release: Release) -> Release:
     release = _locked(release)
     if not access.can_request(actor, release.model_version.model):
         raise PermissionDenied
@@ -431,16 +444,20 @@ def safeguard_verify(*, actor: User, release: Release, code: str) -> SafeguardSt
     return row
 
 
-@transaction.atomic
 def release_approve(
     *, actor: User, release: Release, reauth: signing.Reauthentication, seen_sha256: str
 ) -> Approval:
     """Sign the assessment the approver saw. If it changed since, nothing is signed."""
-    from evaluations import recompute
+    _bring_up_to_date(release.model_version_id)
+    return _approve(actor=actor, release=release, reauth=reauth, seen_sha256=seen_sha256)
 
-    now = timezone.now()
-    recompute.recompute(release.model_version_id, now=now)  # whatever is due, first
+
+@transaction.atomic
+def _approve(
+    *, actor: User, release: Release, reauth: signing.Reauthentication, seen_sha256: str
+) -> Approval:
     release = _locked(release)
+    now = timezone.now()
     if release.requested_by_id == actor.pk:
         raise ReleaseError("The person who requested a release cannot approve it.")
     if not access.holds_power(actor, "approve", release.model_version.model.slug, on=now.date()):

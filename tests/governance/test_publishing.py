@@ -138,6 +138,7 @@ def test_a_published_version_cannot_be_signed_again(lead, draft):
 def test_leads_signing_at_the_same_moment_publish_exactly_once():
     leads = [make_person(f"lead{n}", roles.GOVERNANCE_LEAD) for n in range(3)]
     draft = services.template_load(actor=leads[0], name="rsp")
+    designate(draft, leads[0])
     services.version_update(actor=leads[0], version=draft, changes={"signing_quorum": 2})
     barrier = threading.Barrier(len(leads))
     outcomes, errors = [], []
