@@ -475,6 +475,10 @@ def _approve(
         raise ReleaseError("This release is approved already.")
     inputs = assessment.load([release])
     current = assessment.build(release, inputs)
+    # Runs are inserted without the release's lock: one may land between the refresh above and
+    # this read. What is signed is exactly what the approver saw, or nothing.
+    if current.sha256 != seen_sha256:
+        raise AssessmentChanged("The assessment changed after you loaded it: review it again.")
     if actor.pk in assessment.excluded_approvers(release, inputs):
         raise ReleaseError(
             "You overrode a determination of this model version or verified a safeguard of "
