@@ -228,7 +228,7 @@ def _published(version_id: int, sha256: str, effective_from: object) -> dict[str
     return data
 
 
-def forget(version_id: int | None = None) -> None:
+def forget() -> None:
     """Drop this process's cached content (an integrity finding: load and verify again)."""
     _published.cache_clear()
     _required.cache_clear()

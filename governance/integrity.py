@@ -161,7 +161,7 @@ def alarm_set(version: PolicyVersion, problems: list[str]) -> None:
             subject=version,
             after={"problems": problems},
         )
-        content.forget(version.pk)
+        content.forget()
     elif not problems and open_alarm is not None:
         open_alarm.cleared_at = timezone.now()
         open_alarm.save(update_fields=["cleared_at"])

@@ -39,9 +39,6 @@ class Policy(models.Model):
 
 
 class PolicyVersionQuerySet(models.QuerySet["PolicyVersion"]):
-    def governing_id(self) -> int | None:
-        return self.filter(state=PolicyVersion.State.PUBLISHED).values_list("pk", flat=True).first()
-
     def governing(self) -> PolicyVersion | None:
         """The one version every model is assessed under: the register may hold several
         policies, but exactly one version is in force at a time (a constraint), and publishing

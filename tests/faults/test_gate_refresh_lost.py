@@ -115,7 +115,7 @@ def test_a_refresh_lost_with_its_worker_is_never_served_and_the_sweep_finishes_i
     # In between: the cached rows say "may ship", and no reader may serve them.
     cached = {r.pk: r for r in Release.objects.select_related("model_version")}
     assert cached[asked.pk].gate_allowed and cached[swept.pk].gate_allowed
-    governing = PolicyVersion.objects.governing_id()
+    governing = PolicyVersion.objects.governing().pk
     for release in cached.values():
         assert not services.holds(release, now=timezone.now(), governing_id=governing)
     assert set(services.behind().values_list("pk", flat=True)) == {asked.pk, swept.pk}

@@ -204,17 +204,21 @@ def test_an_approval_stops_counting_when_its_signer_loses_the_power(
     PauseAuthority.objects.filter(version=draft, user=authority2).update(
         all_models=False, model_slugs=["vega"]
     )
-    for person in (lead, PauseAuthority.objects.model._meta.apps.get_model("auth", "User")
-                   .objects.get(username="lorna")):  # fmt: skip
-        publishing.version_sign(
-            actor=person, version=draft, reauth=signing.demo_reauthentication(person)
-        )
+    _publish_as_both_leads(draft)
     version_id = approved.model_version_id
     recompute.recompute(version_id)
     services.refresh_for_model_versions([version_id])
     release = Release.objects.get(pk=approved.pk)
     assert not release.gate_allowed
     assert "approvals_incomplete" in release.gate_codes
+
+
+def _publish_as_both_leads(draft):
+    """The policy's two leads sign the draft: its quorum of two publishes it."""
+    for person in User.objects.filter(username__in=["lena", "lorna"]).order_by("username"):
+        publishing.version_sign(
+            actor=person, version=draft, reauth=signing.demo_reauthentication(person)
+        )
 
 
 def approved_policy():
@@ -332,10 +336,7 @@ def test_a_policy_may_relax_separation_only_with_a_recorded_reason(
     governance_services.version_update(
         actor=lead, version=draft, changes={"separation_waiver": reason}
     )
-    for person in (lead, User.objects.get(username="lorna")):
-        publishing.version_sign(
-            actor=person, version=draft, reauth=signing.demo_reauthentication(person)
-        )
+    _publish_as_both_leads(draft)
     assert (
         content.in_force_content(PolicyVersion.objects.governing())["version"]["separation_waiver"]
         == reason
@@ -390,10 +391,7 @@ def test_an_authority_designated_until_the_end_of_time_can_approve(
 ):
     draft = governance_services.draft_start(actor=lead, policy=approved_policy())
     PauseAuthority.objects.filter(version=draft).update(valid_until="9999-12-31")
-    for person in (lead, User.objects.get(username="lorna")):
-        publishing.version_sign(
-            actor=person, version=draft, reauth=signing.demo_reauthentication(person)
-        )
+    _publish_as_both_leads(draft)
     recompute.recompute(orion_21.pk)
     release = submitted(owner, orion_21)
     verify_all(owner, lead, release)
