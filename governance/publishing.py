@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from core import audit, roles, signing
 from core.models import Signature
-from governance import access, content, validation
+from governance import access, commitments, content, validation
 from governance.models import PolicyVersion
 from governance.services import RegisterError, locked_draft
 from governance.signals import policy_published
@@ -99,8 +99,7 @@ def eligibility_errors(data: dict[str, Any], *, today: date) -> list[str]:
             for a in data["authorities"]
             if a["username"] in holders
             and power in a["powers"]
-            and date.fromisoformat(a["valid_from"]) <= today
-            and (a["valid_until"] is None or date.fromisoformat(a["valid_until"]) >= today)
+            and commitments.authority_in_force(a, today)
         )
 
     for level in data["levels"]:

@@ -29,7 +29,7 @@ from django.utils import timezone
 from core import counters, roles
 from core.canonical import canonical_json
 from evaluations.models import Determination, EvaluationRun
-from governance import content
+from governance import commitments, content
 from governance.models import PolicyVersion
 from releases.gate import DecisionFact, GateInput, SafeguardFact, Verdict, verdict
 from releases.models import Approval, Decision, Release, SafeguardStatus
@@ -291,13 +291,12 @@ def _approve_until(
         scope = authority["scope"]
         if scope != "all" and model_slug not in scope:
             continue
-        if date.fromisoformat(authority["valid_from"]) > today:
+        if not commitments.authority_in_force(authority, today):
             continue
         until = authority["valid_until"]
         if until is None or date.fromisoformat(until) == date.max:
             return date.max
-        if date.fromisoformat(until) >= today:
-            return _end_of(date.fromisoformat(until))
+        return _end_of(date.fromisoformat(until))
     return None
 
 
